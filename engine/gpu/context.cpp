@@ -1,0 +1,429 @@
+#include "engine/gpu/context.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "engine/gpu/error.h"
+
+namespace ezivk::gpu {
+namespace {
+
+constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+bool layer_available(const char* name) {
+  uint32_t n = 0;
+  vkEnumerateInstanceLayerProperties(&n, nullptr);
+  std::vector<VkLayerProperties> layers(n);
+  vkEnumerateInstanceLayerProperties(&n, layers.data());
+  for (const auto& l : layers)
+    if (std::strcmp(l.layerName, name) == 0) return true;
+  return false;
+}
+
+bool instance_extension_available(const char* name, const char* layer = nullptr) {
+  uint32_t n = 0;
+  vkEnumerateInstanceExtensionProperties(layer, &n, nullptr);
+  std::vector<VkExtensionProperties> exts(n);
+  vkEnumerateInstanceExtensionProperties(layer, &n, exts.data());
+  for (const auto& e : exts)
+    if (std::strcmp(e.extensionName, name) == 0) return true;
+  return false;
+}
+
+VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                             VkDebugUtilsMessageTypeFlagsEXT, const VkDebugUtilsMessengerCallbackDataEXT* data,
+                                             void* user) {
+  if (severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) return VK_FALSE;
+  std::string m = std::string(severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error: " : "warning: ") +
+                  (data && data->pMessage ? data->pMessage : "(no text)");
+  std::fprintf(stderr, "[vulkan validation] %s\n", m.c_str());
+  static_cast<Context*>(user)->add_validation_message(std::move(m));
+  return VK_FALSE;
+}
+
+struct InstanceBundle {
+  Handle<VkInstance> instance;
+  Handle<VkDebugUtilsMessengerEXT> messenger;
+};
+
+InstanceBundle make_instance(bool validation, bool sync_validation, Context* owner) {
+  InstanceBundle b;
+  if (validation && !layer_available(kValidationLayer))
+    fail("Vulkan validation was requested but VK_LAYER_KHRONOS_validation is not installed (Debian: vulkan-validationlayers)");
+  uint32_t loader_version = VK_API_VERSION_1_0;
+  vkEnumerateInstanceVersion(&loader_version);
+  if (loader_version < VK_API_VERSION_1_2)
+    fail("the Vulkan loader supports only Vulkan " + version_string(loader_version) + "; ezivk needs 1.2 or newer");
+
+  VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+  app.pApplicationName = "ezivk";
+  app.pEngineName = "ezivk";
+  app.apiVersion = std::min<uint32_t>(loader_version, VK_API_VERSION_1_3);
+
+  std::vector<const char*> layers, exts;
+  if (validation) {
+    layers.push_back(kValidationLayer);
+    exts.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  }
+  VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+  VkValidationFeaturesEXT vf{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+  vf.enabledValidationFeatureCount = 1;
+  vf.pEnabledValidationFeatures = &sync;
+  const bool use_vf = validation && sync_validation &&
+                      instance_extension_available(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME, kValidationLayer);
+  if (use_vf) exts.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+
+  VkDebugUtilsMessengerCreateInfoEXT mi{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+  mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+  mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                   VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+  mi.pfnUserCallback = on_validation;
+  mi.pUserData = owner;
+  if (use_vf) mi.pNext = &vf;
+
+  VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+  ci.pApplicationInfo = &app;
+  ci.enabledLayerCount = uint32_t(layers.size());
+  ci.ppEnabledLayerNames = layers.data();
+  ci.enabledExtensionCount = uint32_t(exts.size());
+  ci.ppEnabledExtensionNames = exts.data();
+  // Chaining the messenger info also reports messages from vkCreateInstance itself.
+  if (validation && owner) ci.pNext = &mi;
+  VkInstance inst = VK_NULL_HANDLE;
+  VkResult r = vkCreateInstance(&ci, nullptr, &inst);
+  if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
+    fail("no Vulkan driver was found (install a GPU driver, or Mesa's lavapipe: mesa-vulkan-drivers)");
+  vk_check(r, "creating the Vulkan instance");
+  b.instance = Handle<VkInstance>(inst, [](VkInstance i) { vkDestroyInstance(i, nullptr); });
+
+  if (validation && owner) {
+    auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(vkGetInstanceProcAddr(inst, "vkCreateDebugUtilsMessengerEXT"));
+    auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(vkGetInstanceProcAddr(inst, "vkDestroyDebugUtilsMessengerEXT"));
+    if (!create || !destroy) fail("the validation layer lacks VK_EXT_debug_utils");
+    mi.pNext = nullptr;
+    VkDebugUtilsMessengerEXT m;
+    vk_check(create(inst, &mi, nullptr, &m), "creating the validation messenger");
+    b.messenger = Handle<VkDebugUtilsMessengerEXT>(m, [inst, destroy](VkDebugUtilsMessengerEXT h) { destroy(inst, h, nullptr); });
+  }
+  return b;
+}
+
+std::vector<VkPhysicalDevice> physical_devices(VkInstance inst) {
+  uint32_t n = 0;
+  vk_check(vkEnumeratePhysicalDevices(inst, &n, nullptr), "listing Vulkan devices");
+  std::vector<VkPhysicalDevice> pds(n);
+  vk_check(vkEnumeratePhysicalDevices(inst, &n, pds.data()), "listing Vulkan devices");
+  return pds;
+}
+
+int type_rank(VkPhysicalDeviceType t) {
+  switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 0;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 1;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 3;
+    default: return 4;
+  }
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::vector<DeviceCaps> enumerate_devices(bool validation) {
+  InstanceBundle b = make_instance(validation, false, nullptr);
+  std::vector<DeviceCaps> out;
+  auto pds = physical_devices(b.instance.get());
+  for (uint32_t i = 0; i < pds.size(); ++i) out.push_back(query_caps(b.instance.get(), pds[i], i));
+  return out;
+}
+
+Context::Context(ContextOptions options) : opt_(std::move(options)) {
+  if (env_flag("EZIVK_FORCE_FP32")) opt_.force_fp32 = true;
+  if (env_flag("EZIVK_NO_COOPMAT")) opt_.no_coopmat = true;
+  if (opt_.device.empty())
+    if (const char* d = std::getenv("EZIVK_DEVICE")) opt_.device = d;
+  if (const char* t = std::getenv("EZIVK_TIMEOUT_S")) {
+    char* end = nullptr;
+    double v = std::strtod(t, &end);
+    if (!end || *end || !(v > 0)) fail(std::string("EZIVK_TIMEOUT_S='") + t + "' is not a positive number of seconds");
+    timeout_s_ = v;
+  }
+  create_instance();
+  pick_device();
+  create_device();
+  load_pipeline_cache();
+}
+
+Context::~Context() {
+  try {
+    save_pipeline_cache();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ezivk: warning: %s\n", e.what());
+  }
+  if (device_) vkDeviceWaitIdle(device_.get());
+  // Members holding device objects must go before the device itself.
+  staging_.reset();
+  pipelines_.clear();
+  pipeline_cache_.reset();
+  pool_.reset();
+  device_.reset();
+  messenger_.reset();
+  instance_.reset();
+}
+
+void Context::create_instance() {
+  InstanceBundle b = make_instance(opt_.validation, opt_.sync_validation, this);
+  instance_ = std::move(b.instance);
+  messenger_ = std::move(b.messenger);
+}
+
+void Context::pick_device() {
+  auto pds = physical_devices(instance_.get());
+  if (pds.empty()) fail("no Vulkan device was found (install a GPU driver, or Mesa's lavapipe: mesa-vulkan-drivers)");
+  std::vector<DeviceCaps> all;
+  for (uint32_t i = 0; i < pds.size(); ++i) all.push_back(query_caps(instance_.get(), pds[i], i));
+
+  int chosen = -1;
+  const std::string& want = opt_.device;
+  if (!want.empty()) {
+    bool numeric = std::all_of(want.begin(), want.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    if (numeric) {
+      unsigned long idx = std::stoul(want);
+      if (idx >= pds.size())
+        fail("device index " + want + " does not exist: there are " + std::to_string(pds.size()) + " Vulkan devices (see `ezivk devices`)");
+      chosen = int(idx);
+    } else {
+      for (uint32_t i = 0; i < all.size(); ++i)
+        if (lower(all[i].name).find(lower(want)) != std::string::npos) {
+          chosen = int(i);
+          break;
+        }
+      if (chosen < 0) fail("no Vulkan device's name contains '" + want + "' (see `ezivk devices`)");
+    }
+  } else {
+    for (uint32_t i = 0; i < all.size(); ++i) {
+      if (all[i].api_version < VK_API_VERSION_1_2) continue;
+      if (chosen < 0 || type_rank(all[i].type) < type_rank(all[size_t(chosen)].type)) chosen = int(i);
+    }
+    if (chosen < 0) fail("no Vulkan device supports Vulkan 1.2, which ezivk needs");
+  }
+  if (all[size_t(chosen)].api_version < VK_API_VERSION_1_2)
+    fail("device '" + all[size_t(chosen)].name + "' supports only Vulkan " + version_string(all[size_t(chosen)].api_version) +
+         "; ezivk needs 1.2 or newer");
+  physical_ = pds[size_t(chosen)];
+  caps_ = all[size_t(chosen)];
+}
+
+void Context::create_device() {
+  uint32_t nq = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
+  std::vector<VkQueueFamilyProperties> qf(nq);
+  vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, qf.data());
+  int family = -1;
+  for (uint32_t i = 0; i < nq; ++i)
+    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+      family = int(i);
+      break;
+    }
+  if (family < 0) fail("device '" + caps_.name + "' has no compute queue");
+  queue_family_ = uint32_t(family);
+
+  // Only chain structures the device's API version or extension list covers: older validation layers
+  // complain about the rest.
+  const bool v13 = caps_.api_version >= VK_API_VERSION_1_3;
+  VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  VkPhysicalDeviceVulkan13Features f13{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR fcm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+  VkPhysicalDeviceFeatures2 q{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  q.pNext = &f11;
+  f11.pNext = &f12;
+  void** tail = &f12.pNext;
+  if (v13) {
+    *tail = &f13;
+    tail = &f13.pNext;
+  }
+  if (caps_.has_coopmat_extension) {
+    *tail = &fcm;
+    tail = &fcm.pNext;
+  }
+  vkGetPhysicalDeviceFeatures2(physical_, &q);
+
+  VkPhysicalDeviceVulkan11Features e11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features e12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  VkPhysicalDeviceVulkan13Features e13{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR ecm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+  VkPhysicalDeviceFeatures2 en{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  en.features.shaderInt16 = q.features.shaderInt16;
+  en.features.shaderInt64 = q.features.shaderInt64;
+  e11.storageBuffer16BitAccess = f11.storageBuffer16BitAccess;
+  e12.shaderFloat16 = f12.shaderFloat16;
+  e12.shaderInt8 = f12.shaderInt8;
+  e12.storageBuffer8BitAccess = f12.storageBuffer8BitAccess;
+  e12.vulkanMemoryModel = f12.vulkanMemoryModel;
+  e12.vulkanMemoryModelDeviceScope = f12.vulkanMemoryModelDeviceScope;
+  e13.subgroupSizeControl = f13.subgroupSizeControl;
+  e13.computeFullSubgroups = f13.computeFullSubgroups;
+  std::vector<const char*> exts;
+  const bool coopmat_ok = caps_.has_coopmat_extension && fcm.cooperativeMatrix && f12.vulkanMemoryModel;
+  if (coopmat_ok) {
+    ecm.cooperativeMatrix = VK_TRUE;
+    exts.push_back(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
+  }
+  en.pNext = &e11;
+  e11.pNext = &e12;
+  tail = &e12.pNext;
+  if (v13) {
+    *tail = &e13;
+    tail = &e13.pNext;
+  }
+  if (coopmat_ok) {
+    *tail = &ecm;
+    tail = &ecm.pNext;
+  }
+
+  float prio = 1.0f;
+  VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+  qi.queueFamilyIndex = queue_family_;
+  qi.queueCount = 1;
+  qi.pQueuePriorities = &prio;
+  VkDeviceCreateInfo di{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  di.pNext = &en;
+  di.queueCreateInfoCount = 1;
+  di.pQueueCreateInfos = &qi;
+  di.enabledExtensionCount = uint32_t(exts.size());
+  di.ppEnabledExtensionNames = exts.data();
+  VkDevice dev;
+  vk_check(vkCreateDevice(physical_, &di, nullptr, &dev), ("creating a logical device on '" + caps_.name + "'").c_str());
+  device_ = Handle<VkDevice>(dev, [](VkDevice d) { vkDestroyDevice(d, nullptr); });
+  vkGetDeviceQueue(dev, queue_family_, 0, &queue_);
+
+  fp16_ = !opt_.force_fp32 && f12.shaderFloat16 && f11.storageBuffer16BitAccess;
+  coopmat_ = !opt_.no_coopmat && fp16_ && coopmat_ok && caps_.has_coopmat_f16_16x16x16_f32();
+  storage_alignment_ = uint32_t(std::max<uint64_t>(16, caps_.min_storage_offset_alignment));
+
+  VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  pi.queueFamilyIndex = queue_family_;
+  VkCommandPool pool;
+  vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "creating a command pool");
+  pool_ = Handle<VkCommandPool>(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
+}
+
+void Context::load_pipeline_cache() {
+  std::string dir = opt_.cache_dir;
+  if (dir.empty()) {
+    if (const char* d = std::getenv("EZIVK_CACHE_DIR"))
+      dir = d;
+    else if (const char* x = std::getenv("XDG_CACHE_HOME"))
+      dir = std::string(x) + "/ezivk";
+    else if (const char* h = std::getenv("HOME"))
+      dir = std::string(h) + "/.cache/ezivk";
+  }
+  std::vector<char> data;
+  if (!dir.empty() && dir != "-") {
+    char uuid[2 * VK_UUID_SIZE + 1];
+    for (uint32_t i = 0; i < VK_UUID_SIZE; ++i) std::snprintf(uuid + 2 * i, 3, "%02x", caps_.pipeline_cache_uuid[i]);
+    cache_path_ = dir + "/pipelines-" + uuid + ".bin";
+    std::ifstream f(cache_path_, std::ios::binary);
+    if (f) data.assign(std::istreambuf_iterator<char>(f), {});
+    // The driver validates the header against its own UUID too; an alien or damaged file is simply ignored.
+    if (data.size() < 16 + VK_UUID_SIZE || std::memcmp(data.data() + 16, caps_.pipeline_cache_uuid, VK_UUID_SIZE) != 0)
+      data.clear();
+  }
+  VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+  ci.initialDataSize = data.size();
+  ci.pInitialData = data.empty() ? nullptr : data.data();
+  VkPipelineCache c;
+  VkDevice dev = device_.get();
+  vk_check(vkCreatePipelineCache(dev, &ci, nullptr, &c), "creating the pipeline cache");
+  pipeline_cache_ = Handle<VkPipelineCache>(c, [dev](VkPipelineCache h) { vkDestroyPipelineCache(dev, h, nullptr); });
+}
+
+void Context::save_pipeline_cache() const {
+  if (cache_path_.empty() || !pipeline_cache_) return;
+  size_t n = 0;
+  vk_check(vkGetPipelineCacheData(device_.get(), pipeline_cache_.get(), &n, nullptr), "reading the pipeline cache");
+  std::vector<char> data(n);
+  vk_check(vkGetPipelineCacheData(device_.get(), pipeline_cache_.get(), &n, data.data()), "reading the pipeline cache");
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(cache_path_).parent_path(), ec);
+  if (ec) return;  // a read-only home only costs pipeline build time next run
+  const std::string tmp = cache_path_ + ".tmp" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f) return;
+    f.write(data.data(), std::streamsize(n));
+    if (!f) {
+      std::filesystem::remove(tmp, ec);
+      return;
+    }
+  }
+  std::filesystem::rename(tmp, cache_path_, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+const Pipeline& Context::pipeline(std::string_view shader, std::span<const uint32_t> spec) {
+  std::string key(shader);
+  for (uint32_t v : spec) key += ":" + std::to_string(v);
+  std::lock_guard lock(mu_);
+  auto it = pipelines_.find(key);
+  if (it != pipelines_.end()) return *it->second;
+  auto p = std::make_unique<Pipeline>(*this, pipeline_cache_.get(), std::string(shader), spec);
+  return *pipelines_.emplace(key, std::move(p)).first->second;
+}
+
+void Context::submit_and_wait(VkCommandBuffer cb, double timeout_s) const {
+  VkDevice dev = device_.get();
+  VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  VkFence f;
+  vk_check(vkCreateFence(dev, &fi, nullptr, &f), "creating a fence");
+  Handle<VkFence> fence(f, [dev](VkFence h) { vkDestroyFence(dev, h, nullptr); });
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cb;
+  vk_check(vkQueueSubmit(queue_, 1, &si, f), "submitting GPU work");
+  const uint64_t ns = timeout_s >= 1e9 ? UINT64_MAX : uint64_t(timeout_s * 1e9);
+  VkResult r = vkWaitForFences(dev, 1, &f, VK_TRUE, ns);
+  if (r == VK_TIMEOUT) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "GPU work did not finish within %.1f s on '%s' (raise EZIVK_TIMEOUT_S if this is expected)",
+                  timeout_s, caps_.name.c_str());
+    // The queue may still signal the fence: leak it rather than wait on work that may never end.
+    fence.release();
+    fail(buf);
+  }
+  vk_check(r, "waiting for GPU work");
+}
+
+void Context::add_validation_message(std::string m) {
+  std::lock_guard lock(mu_);
+  messages_.push_back(std::move(m));
+}
+
+std::vector<std::string> Context::validation_messages() const {
+  std::lock_guard lock(mu_);
+  return messages_;
+}
+
+void Context::clear_validation_messages() {
+  std::lock_guard lock(mu_);
+  messages_.clear();
+}
+
+}  // namespace ezivk::gpu

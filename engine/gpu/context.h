@@ -1,0 +1,112 @@
+#pragma once
+// The Vulkan instance, the chosen device and its compute queue, plus the services every op uses:
+// pipelines (created on first use, cached on disk), host<->device transfers and validation bookkeeping.
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/gpu/device_caps.h"
+#include "engine/gpu/handle.h"
+#include "engine/gpu/memory.h"
+#include "engine/gpu/pipeline.h"
+
+namespace ezivk::gpu {
+
+struct ContextOptions {
+  // Enable VK_LAYER_KHRONOS_validation; every message it prints is kept (validation_messages()).
+  bool validation = false;
+  // Also turn on the layer's synchronization validation (catches missing barriers).
+  bool sync_validation = false;
+  // Device by index ("1") or case-insensitive name substring ("llvmpipe"). Empty: $EZIVK_DEVICE, else the
+  // best device (discrete > integrated > virtual > cpu).
+  std::string device;
+  // Debug switches, also read from $EZIVK_FORCE_FP32=1 and $EZIVK_NO_COOPMAT=1.
+  bool force_fp32 = false;
+  bool no_coopmat = false;
+  // Where the VkPipelineCache lives; empty: $EZIVK_CACHE_DIR, $XDG_CACHE_HOME/ezivk or ~/.cache/ezivk.
+  // "-" disables the on-disk cache.
+  std::string cache_dir;
+  // Never map device-local memory, so every host copy takes the staging path (tests use it to cover that
+  // path on drivers such as lavapipe whose device memory is host-visible).
+  bool staging_only = false;
+};
+
+// Lists every physical device's capabilities without creating a logical device.
+std::vector<DeviceCaps> enumerate_devices(bool validation = false);
+
+class Context {
+ public:
+  explicit Context(ContextOptions options = {});
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  VkInstance instance() const { return instance_.get(); }
+  VkPhysicalDevice physical() const { return physical_; }
+  VkDevice device() const { return device_.get(); }
+  VkQueue queue() const { return queue_; }
+  uint32_t queue_family() const { return queue_family_; }
+  const DeviceCaps& caps() const { return caps_; }
+
+  // What kernels may use on this device after the debug switches.
+  bool fp16() const { return fp16_; }
+  bool coopmat() const { return coopmat_; }
+  uint32_t storage_alignment() const { return storage_alignment_; }
+  bool staging_only() const { return opt_.staging_only; }
+
+  // Pipelines by embedded shader name ("gemm/gemm_f16"), specialization constants in id order 0, 1, ….
+  // Created on first use; the same arguments return the same pipeline.
+  const Pipeline& pipeline(std::string_view shader, std::span<const uint32_t> spec = {});
+
+  // Synchronous copies between host memory and a slice. Direct for host-visible slices, else through staging.
+  void upload(const Slice& dst, const void* src, uint64_t bytes);
+  void download(const Slice& src, void* dst, uint64_t bytes);
+
+  // Validation layer messages (warnings and errors) received since creation or the last clear.
+  std::vector<std::string> validation_messages() const;
+  void clear_validation_messages();
+
+  // Seconds a submit may run before it is reported as hung ($EZIVK_TIMEOUT_S, default 600).
+  double submit_timeout_s() const { return timeout_s_; }
+
+  // Single-use command buffer helpers used by transfers and the recorder.
+  VkCommandPool command_pool() const { return pool_.get(); }
+  void submit_and_wait(VkCommandBuffer cb, double timeout_s) const;
+
+  void save_pipeline_cache() const;
+
+  // Internal: the validation callback appends here.
+  void add_validation_message(std::string m);
+
+ private:
+  void create_instance();
+  void pick_device();
+  void create_device();
+  void load_pipeline_cache();
+
+  ContextOptions opt_;
+  Handle<VkInstance> instance_;
+  Handle<VkDebugUtilsMessengerEXT> messenger_;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  DeviceCaps caps_;
+  Handle<VkDevice> device_;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t queue_family_ = 0;
+  Handle<VkCommandPool> pool_;
+  Handle<VkPipelineCache> pipeline_cache_;
+  std::string cache_path_;
+  bool fp16_ = false, coopmat_ = false;
+  uint32_t storage_alignment_ = 16;
+  double timeout_s_ = 600;
+
+  mutable std::mutex mu_;
+  std::vector<std::string> messages_;
+  std::unordered_map<std::string, std::unique_ptr<Pipeline>> pipelines_;
+  std::unique_ptr<Arena> staging_;
+};
+
+}  // namespace ezivk::gpu

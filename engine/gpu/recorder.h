@@ -1,0 +1,83 @@
+#pragma once
+// Records many dispatches into one command buffer. It tracks which byte ranges each dispatch reads and
+// writes since the last barrier and inserts a compute->compute memory barrier only where a later command
+// touches a range an earlier one wrote (or writes a range an earlier one read). Optional GPU timestamps
+// around every dispatch.
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/gpu/handle.h"
+#include "engine/gpu/memory.h"
+#include "engine/gpu/pipeline.h"
+
+namespace ezivk::gpu {
+
+class Context;
+
+enum class Access { Read, Write, ReadWrite };
+
+struct Bind {
+  Slice slice;
+  Access access = Access::Read;
+};
+
+struct DispatchTiming {
+  std::string label;
+  double ms = 0;
+};
+
+class Recorder {
+ public:
+  explicit Recorder(Context& ctx, bool timing = false);
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  // binds[i] goes to binding i. Group counts past the device limit are an Error naming the label.
+  void dispatch(const Pipeline& p, std::span<const Bind> binds, const void* push, uint32_t push_bytes, uint32_t gx,
+                uint32_t gy = 1, uint32_t gz = 1, std::string_view label = {});
+  template <class Push>
+  void dispatch(const Pipeline& p, std::initializer_list<Bind> binds, const Push& push, uint32_t gx, uint32_t gy = 1,
+                uint32_t gz = 1, std::string_view label = {}) {
+    dispatch(p, std::span<const Bind>(binds.begin(), binds.size()), &push, sizeof(Push), gx, gy, gz, label);
+  }
+  void copy(const Slice& src, const Slice& dst, uint64_t bytes);
+  void fill(const Slice& dst, uint32_t value);  // whole slice, 4-byte pattern
+
+  // Submits, waits (Context's timeout) and makes results host-visible; the recorder is then empty and reusable.
+  void submit_and_wait();
+
+  // Counted since construction.
+  uint32_t dispatch_count() const { return dispatches_; }
+  uint32_t barrier_count() const { return barriers_; }
+  // Timings of the last submit, in recording order (empty when timing is off or unsupported).
+  const std::vector<DispatchTiming>& timings() const { return timings_; }
+  bool timing_supported() const { return timing_; }
+
+  // Test-only: without automatic barriers, synchronization validation must report the hazards.
+  void set_auto_barriers(bool on) { auto_barriers_ = on; }
+
+ private:
+  void begin();
+  void hazard_check(std::span<const Bind> binds);
+  void barrier();
+  VkDescriptorSet allocate_set(VkDescriptorSetLayout layout);
+
+  Context& ctx_;
+  VkCommandBuffer cb_ = VK_NULL_HANDLE;
+  std::vector<Handle<VkDescriptorPool>> pools_;
+  uint32_t sets_in_pool_ = 0;
+  Handle<VkQueryPool> queries_;
+  bool timing_ = false, auto_barriers_ = true, recording_ = false;
+  uint32_t query_count_ = 0;
+  std::vector<std::string> labels_;
+  std::vector<DispatchTiming> timings_;
+  std::vector<Slice> pending_writes_, pending_reads_;
+  uint32_t dispatches_ = 0, barriers_ = 0;
+};
+
+}  // namespace ezivk::gpu

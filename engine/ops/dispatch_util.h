@@ -1,0 +1,31 @@
+#pragma once
+// Grid helpers shared by ops: 1-D work split over x and y when it exceeds the device's x limit.
+#include <cstdint>
+
+#include "engine/gpu/context.h"
+#include "engine/gpu/error.h"
+#include "engine/ops/tensor.h"
+
+namespace ezivk::ops {
+
+inline uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
+
+struct Grid {
+  uint32_t x = 1, y = 1, z = 1;
+};
+
+// Groups for `items` work items of `per_group` each, folded into y when x would exceed the limit. Shaders
+// index as gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x.
+inline Grid grid_1d(const gpu::Context& ctx, uint64_t items, uint32_t per_group) {
+  const uint64_t groups = (items + per_group - 1) / per_group;
+  const uint64_t maxx = ctx.caps().max_workgroup_count[0];
+  if (groups <= maxx) return {uint32_t(groups ? groups : 1), 1, 1};
+  const uint64_t y = (groups + maxx - 1) / maxx;
+  if (y > ctx.caps().max_workgroup_count[1]) fail("a dispatch of " + std::to_string(items) + " items is too large for this device");
+  return {uint32_t((groups + y - 1) / y), uint32_t(y), 1};
+}
+
+// The pipeline suffix for a storage dtype.
+inline const char* variant(DType t) { return t == DType::F16 ? "f16" : "f32"; }
+
+}  // namespace ezivk::ops

@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include "engine/gpu/context.h"
+#include "engine/gpu/device_report.h"
+#include "engine/gpu/error.h"
+#include "support/gpu_fixture.h"
+
+namespace ezivk::test {
+namespace {
+
+using ContextTest = GpuTest;
+
+TEST_F(ContextTest, CreatesAValidatedDevice) {
+  const auto& c = ctx().caps();
+  EXPECT_FALSE(c.name.empty());
+  EXPECT_GE(c.api_version, VK_API_VERSION_1_2);
+  EXPECT_GT(c.subgroup_size, 0u);
+  EXPECT_GE(c.max_shared_memory, 16384u);
+  EXPECT_NE(ctx().device(), VK_NULL_HANDLE);
+  EXPECT_NE(ctx().queue(), VK_NULL_HANDLE);
+}
+
+TEST_F(ContextTest, EnumerationListsTheChosenDevice) {
+  auto devs = gpu::enumerate_devices(true);
+  ASSERT_FALSE(devs.empty());
+  bool found = false;
+  for (const auto& d : devs) found |= d.name == ctx().caps().name;
+  EXPECT_TRUE(found);
+  auto j = gpu::caps_to_json(devs[0]);
+  EXPECT_EQ(j["name"], devs[0].name);
+  EXPECT_TRUE(j.contains("cooperative_matrix"));
+  EXPECT_NE(gpu::caps_to_text(devs[0]).find("subgroup size"), std::string::npos);
+}
+
+TEST_F(ContextTest, SelectsByNameAndRejectsUnknownDevices) {
+  const std::string name = ctx().caps().name;
+  gpu::ContextOptions o;
+  o.validation = true;
+  o.cache_dir = "-";
+  o.device = name.substr(0, std::min<size_t>(name.size(), 6));
+  {
+    gpu::Context by_name(o);
+    EXPECT_EQ(by_name.caps().name.substr(0, o.device.size()), o.device);
+    EXPECT_TRUE(by_name.validation_messages().empty());
+  }
+  o.device = "no-such-gpu-xyz";
+  try {
+    gpu::Context bad(o);
+    FAIL() << "an unknown device name must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no-such-gpu-xyz"), std::string::npos) << e.what();
+  }
+  o.device = "97";
+  try {
+    gpu::Context bad(o);
+    FAIL() << "an out-of-range index must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("97"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ContextTest, UnknownShaderIsAClearError) {
+  try {
+    ctx().pipeline("nope/not_a_shader");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nope/not_a_shader"), std::string::npos);
+  }
+}
+
+TEST_F(ContextTest, PipelinesAreCreatedOnceAndSpecialized) {
+  const uint32_t a[] = {64}, b[] = {128};
+  const auto& p1 = ctx().pipeline("axpb/axpb_f32", a);
+  const auto& p2 = ctx().pipeline("axpb/axpb_f32", a);
+  const auto& p3 = ctx().pipeline("axpb/axpb_f32", b);
+  EXPECT_EQ(&p1, &p2);
+  EXPECT_NE(&p1, &p3);
+  EXPECT_EQ(p1.binding_count(), 2u);
+  EXPECT_EQ(p1.interface().push_constant_bytes, 12u);
+}
+
+}  // namespace
+}  // namespace ezivk::test

@@ -1,0 +1,111 @@
+#include "support/gpu_fixture.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "engine/util/half.h"
+
+namespace ezivk::test {
+
+namespace {
+constexpr uint8_t kGuardByte = 0xA5;
+}
+
+gpu::Context& shared_context() {
+  static std::unique_ptr<gpu::Context> ctx = [] {
+    gpu::ContextOptions o;
+    o.validation = true;
+    o.sync_validation = true;
+    return std::make_unique<gpu::Context>(o);
+  }();
+  return *ctx;
+}
+
+void GpuTest::SetUp() { ctx().clear_validation_messages(); }
+
+void GpuTest::TearDown() {
+  auto msgs = ctx().validation_messages();
+  for (const auto& m : msgs) ADD_FAILURE() << "validation message: " << m;
+  ctx().clear_validation_messages();
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) {
+    x = d(rng);
+    if (x == 0.f) x = hi * 0.5f;  // never zeros: a kernel that writes nothing must not pass by luck
+  }
+  return v;
+}
+
+double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float x : v) m = std::max(m, double(std::fabs(x)));
+  return m;
+}
+
+double normalized_error(const std::vector<float>& got, const std::vector<float>& want) {
+  if (got.size() != want.size()) return INFINITY;
+  double err = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    err = std::max(err, std::fabs(double(got[i]) - double(want[i])));
+  }
+  return err / std::max(max_abs(want), 1e-30);
+}
+
+std::vector<float> quantize(std::vector<float> v, DType t) {
+  if (t == DType::F16)
+    for (auto& x : v) x = round_to_half(x);
+  return v;
+}
+
+Guarded::Guarded(gpu::Context& ctx, gpu::Arena& arena, size_t count, DType t)
+    : ctx_(ctx), count_(count), guard_bytes_(ctx.storage_alignment() * 4), type_(t) {
+  const size_t bytes = count * dtype_bytes(t);
+  const size_t padded = (bytes + 3) & ~size_t(3);
+  outer_ = arena.alloc(padded + 2 * guard_bytes_);
+  inner_ = outer_.sub(guard_bytes_, padded);
+  std::vector<uint8_t> fill(outer_.size, kGuardByte);
+  ctx.upload(outer_, fill.data(), fill.size());
+}
+
+void Guarded::upload(const std::vector<float>& values) {
+  if (values.size() != count_) throw std::runtime_error("Guarded::upload: wrong element count");
+  if (type_ == DType::F32) {
+    ctx_.upload(inner_, values.data(), values.size() * 4);
+  } else {
+    std::vector<uint16_t> h(values.size());
+    for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(values[i]);
+    ctx_.upload(inner_, h.data(), h.size() * 2);
+  }
+}
+
+std::vector<float> Guarded::download() const {
+  std::vector<float> out(count_);
+  if (type_ == DType::F32) {
+    ctx_.download(inner_, out.data(), count_ * 4);
+  } else {
+    std::vector<uint16_t> h(count_);
+    ctx_.download(inner_, h.data(), count_ * 2);
+    for (size_t i = 0; i < h.size(); ++i) out[i] = half_to_float(h[i]);
+  }
+  return out;
+}
+
+bool Guarded::guards_intact() const {
+  std::vector<uint8_t> all(outer_.size);
+  ctx_.download(outer_, all.data(), all.size());
+  const size_t used = count_ * dtype_bytes(type_);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const bool in_data = i >= guard_bytes_ && i < guard_bytes_ + used;
+    if (!in_data && all[i] != kGuardByte) return false;
+  }
+  return true;
+}
+
+}  // namespace ezivk::test

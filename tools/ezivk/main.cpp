@@ -1,0 +1,53 @@
+// ezivk command-line front end: dispatches to one command per file (devices, bench, ...).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "tools/ezivk/commands.h"
+
+namespace {
+
+void usage(FILE* f) {
+  std::fputs(
+      "usage: ezivk <command> [options]\n"
+      "\n"
+      "commands:\n"
+      "  devices [--json]          list Vulkan devices and what they offer (fp16, subgroups, cooperative matrices)\n"
+      "  bench ops [options]       time the kernels on SD2.1-base shapes (see `ezivk bench --help`)\n"
+      "\n"
+      "global environment:\n"
+      "  EZIVK_DEVICE=N|name       pick a device by index or name substring (default: the best GPU)\n"
+      "  EZIVK_FORCE_FP32=1        never use fp16 kernels\n"
+      "  EZIVK_NO_COOPMAT=1        never use cooperative-matrix kernels\n"
+      "  EZIVK_VALIDATION=1        enable the Khronos validation layer\n"
+      "  EZIVK_TIMEOUT_S=S         seconds a GPU submit may take before it is an error (600)\n"
+      "  EZIVK_CACHE_DIR=DIR       where the pipeline cache is kept (~/.cache/ezivk; '-' for none)\n",
+      f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    usage(args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "devices") return ezivk::cli::devices(args);
+    if (cmd == "bench") return ezivk::cli::bench(args);
+    std::fprintf(stderr, "ezivk: unknown command '%s'\n\n", cmd.c_str());
+    usage(stderr);
+    return 2;
+  } catch (const ezivk::cli::UsageError& e) {
+    std::fprintf(stderr, "ezivk %s: %s\n", cmd.c_str(), e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ezivk %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+}
