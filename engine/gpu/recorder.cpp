@@ -130,6 +130,10 @@ void Recorder::dispatch(const Pipeline& p, std::span<const Bind> binds, const vo
     if (s.size > caps.max_storage_buffer_range)
       fail("dispatch '" + name + "': binding " + std::to_string(b) + " spans " + format_bytes(s.size) +
            ", over the device's storage-buffer range of " + format_bytes(caps.max_storage_buffer_range));
+    if (s.offset % ctx_.caps().min_storage_offset_alignment)
+      fail("dispatch '" + name + "': binding " + std::to_string(b) + " starts at byte " + std::to_string(s.offset) +
+           ", not a multiple of the device's storage-buffer alignment " + std::to_string(caps.min_storage_offset_alignment) +
+           " (bind the aligned slice and pass an element offset)");
     infos[b] = {s.buffer, s.offset, s.size};
     VkWriteDescriptorSet w{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     w.dstSet = set;

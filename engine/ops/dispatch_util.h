@@ -25,6 +25,19 @@ inline Grid grid_1d(const gpu::Context& ctx, uint64_t items, uint32_t per_group)
   return {uint32_t((groups + y - 1) / y), uint32_t(y), 1};
 }
 
+// A view that starts at an arbitrary byte offset: the slice to bind starts at the alignment below it, and the
+// shader adds `elements` to its indices.
+struct AlignedView {
+  gpu::Slice slice;
+  uint32_t elements = 0;
+};
+inline AlignedView aligned_view(const gpu::Context& ctx, const gpu::Slice& s, size_t elem_bytes) {
+  const uint64_t align = ctx.caps().min_storage_offset_alignment ? ctx.caps().min_storage_offset_alignment : 1;
+  const uint64_t lead = s.offset % align;
+  if (lead % elem_bytes) fail("a tensor view starts inside an element");
+  return {{s.buffer, s.offset - lead, s.size + lead, s.host ? s.host - lead : nullptr}, uint32_t(lead / elem_bytes)};
+}
+
 // The pipeline suffix for a storage dtype.
 inline const char* variant(DType t) { return t == DType::F16 ? "f16" : "f32"; }
 

@@ -1,0 +1,82 @@
+#include "engine/ops/gemm.h"
+
+#include "engine/ops/dispatch_util.h"
+
+namespace ezivk::ops {
+namespace {
+
+// Register tile per workgroup: TM rows broadcast to every lane, WG lanes × TN columns. Chosen by
+// measurement on lavapipe (docs/kernels.md); devices with matrix cores use the cooperative-matrix kernel.
+constexpr uint32_t kWg = 64, kTm = 8, kTn = 8;
+
+}  // namespace
+
+void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
+  const char* op = "gemm";
+  const bool batched_a = g.a.rank() == 3;
+  if (g.a.rank() != 2 && !batched_a) fail("gemm: a must be [M, K] or [batch, M, K], got " + shape_string(g.a.shape));
+  const int64_t batch = batched_a ? g.a.dim(0) : 1, M = g.a.dim(-2), K = g.a.dim(-1);
+  const bool batched_b = g.b.rank() == 3;
+  const int64_t N = g.b.dim(-2);
+  if (batched_b)
+    expect_shape(op, "b", g.b, {batch, N, K});
+  else
+    expect_shape(op, "b", g.b, {N, K});
+  if (batched_a)
+    expect_shape(op, "y", g.y, {batch, M, N});
+  else
+    expect_shape(op, "y", g.y, {M, N});
+  if (g.bias) expect_shape(op, "bias", *g.bias, {N});
+  for (const Tensor* t : {&g.b, &g.y}) expect_dtype(op, "every operand", *t, g.a.dtype);
+  if (g.bias) expect_dtype(op, "bias", *g.bias, g.a.dtype);
+  const uint32_t lda = g.lda ? g.lda : uint32_t(K), ldy = g.ldy ? g.ldy : uint32_t(N);
+  if (lda < K || ldy < N) fail("gemm: row strides must be at least the row length");
+  // With explicit strides the tensors' own shapes no longer bound the reach: check it against the bytes.
+  const size_t es = dtype_bytes(g.a.dtype);
+  if (((batch - 1) * M * lda + (M - 1) * lda + K) * es > g.a.data.size) fail("gemm: a's strided view exceeds its buffer");
+  if (((batch - 1) * M * ldy + (M - 1) * ldy + N) * es > g.y.data.size) fail("gemm: y's strided view exceeds its buffer");
+  if (M > 0xffffffffll / lda || M * batch > 0x7fffffffll) fail("gemm: problem too large for 32-bit indexing");
+
+  const AlignedView av = aligned_view(ctx, g.a.data, es), yv = aligned_view(ctx, g.y.data, es);
+  const bool vec4 = K % 4 == 0 && lda % 4 == 0 && av.elements % 4 == 0;
+  const std::string name = std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
+  const uint32_t spec[] = {kWg, kTm, kTn};
+  const auto& p = ctx.pipeline(name, spec);
+  struct {
+    uint32_t M, N, K, lda, ldy, ba, bb, by, has_bias, off_a, off_y;
+  } push{uint32_t(M), uint32_t(N), uint32_t(K), lda, ldy, uint32_t(M * lda), batched_b ? uint32_t(N * K) : 0u,
+         uint32_t(M * ldy), g.bias ? 1u : 0u, av.elements, yv.elements};
+  const gpu::Slice bias = g.bias ? g.bias->data : g.b.data;  // bound but unread without a bias
+  const uint32_t gx = ceil_div(uint64_t(N), uint64_t(kWg) * kTn), gy = ceil_div(uint64_t(M), kTm);
+  rec.dispatch(p, {{av.slice, gpu::Access::Read}, {g.b.data, gpu::Access::Read}, {bias, gpu::Access::Read}, {yv.slice, gpu::Access::Write}},
+               push, gx, gy, uint32_t(batch), "gemm");
+}
+
+void linear(gpu::Context& ctx, gpu::Recorder& rec, const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias,
+            const Tensor& y) {
+  if (x.rank() < 1 || y.rank() != x.rank()) fail("linear: x and y must have the same rank, got " + shape_string(x.shape) + " and " + shape_string(y.shape));
+  const int64_t K = x.dim(-1), M = x.numel() / K, N = w.dim(0);
+  for (size_t i = 0; i + 1 < x.rank(); ++i)
+    if (x.shape[i] != y.shape[i]) fail("linear: x " + shape_string(x.shape) + " and y " + shape_string(y.shape) + " differ before the last axis");
+  GemmArgs g{{x.data, x.dtype, {M, K}}, w, bias, {y.data, y.dtype, {M, N}}};
+  gemm(ctx, rec, g);
+}
+
+std::vector<float> gemm_ref(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& bias,
+                            int batch, int M, int N, int K, bool batched_b) {
+  std::vector<float> y(size_t(batch) * M * N);
+  for (int bi = 0; bi < batch; ++bi) {
+    const float* B = b.data() + (batched_b ? size_t(bi) * N * K : 0);
+    for (int m = 0; m < M; ++m) {
+      const float* A = a.data() + (size_t(bi) * M + m) * K;
+      for (int n = 0; n < N; ++n) {
+        double s = bias.empty() ? 0.0 : bias[n];
+        for (int k = 0; k < K; ++k) s += double(A[k]) * B[size_t(n) * K + k];
+        y[(size_t(bi) * M + m) * N + n] = float(s);
+      }
+    }
+  }
+  return y;
+}
+
+}  // namespace ezivk::ops
