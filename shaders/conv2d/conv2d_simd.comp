@@ -1,0 +1,74 @@
+#version 450
+//! variants: f32 f16
+// 2-D convolution, NCHW, as an implicit GEMM: M = output pixels, N = output channels, K = Cin·KH·KW, the
+// input patch gathered while iterating K (no im2col buffer). Each workgroup owns TM consecutive output
+// pixels (uniform, so input reads and padding checks are scalar) and WG·TN output channels, lane t owning
+// channels t, t+WG, ... . Weights [Cout, Cin, KH, KW] as stored in the checkpoint. fp32 accumulation.
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TM = 8;
+layout(constant_id = 2) const uint TN = 4;
+
+layout(std430, binding = 0) readonly buffer X { STORE_T x[]; };
+layout(std430, binding = 1) readonly buffer Wt { STORE_T w[]; };
+layout(std430, binding = 2) readonly buffer Bias { STORE_T bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { STORE_T y[]; };
+
+layout(push_constant) uniform P {
+  uint Cin, H, W, Cout, OH, OW;
+  uint KH, KW, stride;
+  int pad_t, pad_l;
+  uint has_bias;
+} p;
+
+void main() {
+  const uint WG = gl_WorkGroupSize.x;
+  const uint lid = gl_LocalInvocationID.x;
+  const uint P = p.OH * p.OW;
+  const uint m0 = gl_WorkGroupID.y * TM;
+  const uint n0 = gl_WorkGroupID.x * WG * TN + lid;
+  const uint b = gl_WorkGroupID.z;
+  const uint K = p.Cin * p.KH * p.KW;
+
+  int iy0[TM], ix0[TM];
+  for (uint i = 0; i < TM; ++i) {
+    const uint m = min(m0 + i, P - 1);
+    iy0[i] = int((m / p.OW) * p.stride) - p.pad_t;
+    ix0[i] = int((m % p.OW) * p.stride) - p.pad_l;
+  }
+  uint wrow[TN];
+  for (uint j = 0; j < TN; ++j) wrow[j] = min(n0 + j * WG, p.Cout - 1) * K;
+
+  float acc[TM][TN];
+  for (uint i = 0; i < TM; ++i)
+    for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
+
+  uint k = 0;
+  for (uint ci = 0; ci < p.Cin; ++ci) {
+    const uint plane = (b * p.Cin + ci) * p.H * p.W;
+    for (uint ky = 0; ky < p.KH; ++ky) {
+      for (uint kx = 0; kx < p.KW; ++kx, ++k) {
+        float av[TM];
+        for (uint i = 0; i < TM; ++i) {
+          const int iy = iy0[i] + int(ky), ix = ix0[i] + int(kx);
+          const bool inside = iy >= 0 && ix >= 0 && iy < int(p.H) && ix < int(p.W);
+          av[i] = inside ? float(x[plane + uint(iy) * p.W + uint(ix)]) : 0.0;
+        }
+        for (uint j = 0; j < TN; ++j) {
+          const float bv = float(w[wrow[j] + k]);
+          for (uint i = 0; i < TM; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);
+        }
+      }
+    }
+  }
+
+  for (uint j = 0; j < TN; ++j) {
+    const uint n = n0 + j * WG;
+    if (n >= p.Cout) continue;
+    const float bsum = p.has_bias != 0 ? float(bias[n]) : 0.0;
+    const uint base = (b * p.Cout + n) * P;
+    for (uint i = 0; i < TM; ++i)
+      if (m0 + i < P) y[base + m0 + i] = STORE_T(acc[i][j] + bsum);
+  }
+}
