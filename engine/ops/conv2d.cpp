@@ -4,7 +4,7 @@
 
 namespace ezivk::ops {
 namespace {
-constexpr uint32_t kWg = 64, kTm = 8, kTn = 4;
+constexpr uint32_t kWg = 64, kTm = 8, kTn = 8;
 }
 
 int conv_out_size(int in, int kernel, int stride, int pad_lo, int pad_hi) {

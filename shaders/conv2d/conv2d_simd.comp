@@ -44,17 +44,25 @@ void main() {
   for (uint i = 0; i < TM; ++i)
     for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
 
-  uint k = 0;
-  for (uint ci = 0; ci < p.Cin; ++ci) {
-    const uint plane = (b * p.Cin + ci) * p.H * p.W;
-    for (uint ky = 0; ky < p.KH; ++ky) {
-      for (uint kx = 0; kx < p.KW; ++kx, ++k) {
+  // Kernel taps outermost: each pixel's input offset and padding mask are computed once per tap, so the
+  // hot loop over input channels is pure loads and FMAs.
+  const uint plane = p.H * p.W, taps = p.KH * p.KW;
+  const uint xbase = b * p.Cin * plane;
+  for (uint ky = 0; ky < p.KH; ++ky) {
+    for (uint kx = 0; kx < p.KW; ++kx) {
+      uint off[TM];
+      float mask[TM];
+      for (uint i = 0; i < TM; ++i) {
+        const int iy = iy0[i] + int(ky), ix = ix0[i] + int(kx);
+        const bool inside = iy >= 0 && ix >= 0 && iy < int(p.H) && ix < int(p.W);
+        off[i] = xbase + (inside ? uint(iy) * p.W + uint(ix) : 0u);
+        mask[i] = inside ? 1.0 : 0.0;
+      }
+      const uint tap = ky * p.KW + kx;
+      for (uint ci = 0; ci < p.Cin; ++ci) {
         float av[TM];
-        for (uint i = 0; i < TM; ++i) {
-          const int iy = iy0[i] + int(ky), ix = ix0[i] + int(kx);
-          const bool inside = iy >= 0 && ix >= 0 && iy < int(p.H) && ix < int(p.W);
-          av[i] = inside ? float(x[plane + uint(iy) * p.W + uint(ix)]) : 0.0;
-        }
+        for (uint i = 0; i < TM; ++i) av[i] = mask[i] * float(x[off[i] + ci * plane]);
+        const uint k = ci * taps + tap;
         for (uint j = 0; j < TN; ++j) {
           const float bv = float(w[wrow[j] + k]);
           for (uint i = 0; i < TM; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);
