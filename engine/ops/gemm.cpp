@@ -11,6 +11,12 @@ constexpr uint32_t kWg = 64, kTm = 8, kTn = 8;
 
 }  // namespace
 
+bool use_coopmat(const gpu::Context& ctx, DType t) {
+  // The kernel is written for 16×16×16 fp16→fp32 fragments and a subgroup size fixed at pipeline creation.
+  const auto& c = ctx.caps();
+  return t == DType::F16 && ctx.coopmat() && c.min_subgroup_size == c.max_subgroup_size && 4 * c.subgroup_size <= c.max_workgroup_invocations;
+}
+
 void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
   const char* op = "gemm";
   const bool batched_a = g.a.rank() == 3;
@@ -38,16 +44,19 @@ void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
   if (M > 0xffffffffll / lda || M * batch > 0x7fffffffll) fail("gemm: problem too large for 32-bit indexing");
 
   const AlignedView av = aligned_view(ctx, g.a.data, es), yv = aligned_view(ctx, g.y.data, es);
+  const bool coopmat = use_coopmat(ctx, g.a.dtype);
   const bool vec4 = K % 4 == 0 && lda % 4 == 0 && av.elements % 4 == 0;
-  const std::string name = std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
-  const uint32_t spec[] = {kWg, kTm, kTn};
-  const auto& p = ctx.pipeline(name, spec);
+  const std::string name = coopmat ? "gemm/gemm_coopmat_f16" : std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
+  const uint32_t sg = ctx.caps().subgroup_size;
+  const uint32_t spec_simd[] = {kWg, kTm, kTn}, spec_cm[] = {4 * sg, sg};
+  const auto& p = coopmat ? ctx.pipeline(name, spec_cm) : ctx.pipeline(name, spec_simd);
   struct {
     uint32_t M, N, K, lda, ldy, ba, bb, by, has_bias, off_a, off_y;
   } push{uint32_t(M), uint32_t(N), uint32_t(K), lda, ldy, uint32_t(M * lda), batched_b ? uint32_t(N * K) : 0u,
          uint32_t(M * ldy), g.bias ? 1u : 0u, av.elements, yv.elements};
   const gpu::Slice bias = g.bias ? g.bias->data : g.b.data;  // bound but unread without a bias
-  const uint32_t gx = ceil_div(uint64_t(N), uint64_t(kWg) * kTn), gy = ceil_div(uint64_t(M), kTm);
+  const uint32_t gx = coopmat ? ceil_div(uint64_t(N), 64) : ceil_div(uint64_t(N), uint64_t(kWg) * kTn);
+  const uint32_t gy = coopmat ? ceil_div(uint64_t(M), 64) : ceil_div(uint64_t(M), kTm);
   rec.dispatch(p, {{av.slice, gpu::Access::Read}, {g.b.data, gpu::Access::Read}, {bias, gpu::Access::Read}, {yv.slice, gpu::Access::Write}},
                push, gx, gy, uint32_t(batch), "gemm");
 }

@@ -22,6 +22,9 @@ struct GemmArgs {
 
 void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& args);
 
+// Whether gemm/linear run the cooperative-matrix kernel on this device for this dtype (else the portable one).
+bool use_coopmat(const gpu::Context& ctx, DType t);
+
 // Linear layer on the last axis: x [..., K], w [N, K], y [..., N].
 void linear(gpu::Context& ctx, gpu::Recorder& rec, const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias,
             const Tensor& y);

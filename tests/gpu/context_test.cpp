@@ -3,6 +3,8 @@
 #include "engine/gpu/context.h"
 #include "engine/gpu/device_report.h"
 #include "engine/gpu/error.h"
+#include "engine/gpu/shaders.h"
+#include "engine/gpu/spirv_reflect.h"
 #include "support/gpu_fixture.h"
 
 namespace ezivk::test {
@@ -77,6 +79,25 @@ TEST_F(ContextTest, PipelinesAreCreatedOnceAndSpecialized) {
   EXPECT_NE(&p1, &p3);
   EXPECT_EQ(p1.binding_count(), 2u);
   EXPECT_EQ(p1.interface().push_constant_bytes, 12u);
+}
+
+}  // namespace
+}  // namespace ezivk::test
+
+namespace ezivk::test {
+namespace {
+
+TEST(ShaderRegistry, EveryEmbeddedShaderReflects) {
+  // Includes the cooperative-matrix kernels that this device may be unable to run: their interfaces must
+  // still be what the host binds.
+  auto all = gpu::embedded_shaders();
+  ASSERT_GT(all.size(), 3u);
+  for (const auto& s : all) {
+    SCOPED_TRACE(s.name);
+    auto iface = gpu::reflect({s.words, s.word_count}, s.name);
+    EXPECT_FALSE(iface.storage_bindings.empty());
+    for (size_t i = 0; i < iface.storage_bindings.size(); ++i) EXPECT_EQ(iface.storage_bindings[i], i) << "bindings must be 0..n-1";
+  }
 }
 
 }  // namespace
