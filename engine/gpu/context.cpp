@@ -394,6 +394,17 @@ void Context::submit_and_wait(VkCommandBuffer cb, double timeout_s) const {
   VkFence f;
   vk_check(vkCreateFence(dev, &fi, nullptr, &f), "creating a fence");
   Handle<VkFence> fence(f, [dev](VkFence h) { vkDestroyFence(dev, h, nullptr); });
+  try {
+    submit_and_wait(cb, f, timeout_s);
+  } catch (...) {
+    // The queue may still signal the fence: leak it rather than wait on work that may never end.
+    if (vkGetFenceStatus(dev, f) == VK_NOT_READY) fence.release();
+    throw;
+  }
+}
+
+void Context::submit_and_wait(VkCommandBuffer cb, VkFence f, double timeout_s) const {
+  VkDevice dev = device_.get();
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb;
@@ -401,11 +412,9 @@ void Context::submit_and_wait(VkCommandBuffer cb, double timeout_s) const {
   const uint64_t ns = timeout_s >= 1e9 ? UINT64_MAX : uint64_t(timeout_s * 1e9);
   VkResult r = vkWaitForFences(dev, 1, &f, VK_TRUE, ns);
   if (r == VK_TIMEOUT) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "GPU work did not finish within %.1f s on '%s' (raise EZIVK_TIMEOUT_S if this is expected)",
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "GPU work did not finish within %g s on '%s' (raise EZIVK_TIMEOUT_S if this is expected)",
                   timeout_s, caps_.name.c_str());
-    // The queue may still signal the fence: leak it rather than wait on work that may never end.
-    fence.release();
     fail(buf);
   }
   vk_check(r, "waiting for GPU work");

@@ -72,10 +72,13 @@ class Context {
 
   // Seconds a submit may run before it is reported as hung ($EZIVK_TIMEOUT_S, default 600).
   double submit_timeout_s() const { return timeout_s_; }
+  void set_submit_timeout(double seconds) { timeout_s_ = seconds; }
 
   // Single-use command buffer helpers used by transfers and the recorder.
   VkCommandPool command_pool() const { return pool_.get(); }
   void submit_and_wait(VkCommandBuffer cb, double timeout_s) const;
+  // Submits with `fence` (unsignaled) and waits; on timeout throws, leaving the fence to signal later.
+  void submit_and_wait(VkCommandBuffer cb, VkFence fence, double timeout_s) const;
 
   void save_pipeline_cache() const;
 

@@ -1,6 +1,7 @@
 #include "engine/gpu/recorder.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/error.h"
@@ -19,6 +20,10 @@ Recorder::Recorder(Context& ctx, bool timing) : ctx_(ctx) {
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   ai.commandBufferCount = 1;
   vk_check(vkAllocateCommandBuffers(dev, &ai, &cb_), "allocating a command buffer");
+  VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  VkFence f;
+  vk_check(vkCreateFence(dev, &fi, nullptr, &f), "creating a fence");
+  fence_ = Handle<VkFence>(f, [dev](VkFence h) { vkDestroyFence(dev, h, nullptr); });
   timing_ = timing && ctx.caps().timestamp_valid_bits > 0 && ctx.caps().timestamp_period_ns > 0;
   if (timing_) {
     VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
@@ -32,11 +37,30 @@ Recorder::Recorder(Context& ctx, bool timing) : ctx_(ctx) {
 }
 
 Recorder::~Recorder() {
+  if (!settle_pending()) {
+    // Work from a timed-out submit still runs: leaking its objects is safer than freeing them under it.
+    std::fprintf(stderr, "ezivk: warning: GPU work still running at shutdown; leaking its command buffer\n");
+    for (auto& p : pools_) p.release();
+    fence_.release();
+    queries_.release();
+    return;
+  }
   pools_.clear();
   if (cb_) vkFreeCommandBuffers(ctx_.device(), ctx_.command_pool(), 1, &cb_);
 }
 
+bool Recorder::settle_pending() {
+  if (!pending_) return true;
+  VkFence f = fence_.get();
+  const double t = ctx_.submit_timeout_s();
+  const uint64_t ns = t >= 1e9 ? UINT64_MAX : uint64_t(t * 1e9);
+  if (vkWaitForFences(ctx_.device(), 1, &f, VK_TRUE, ns) != VK_SUCCESS) return false;
+  pending_ = false;
+  return true;
+}
+
 void Recorder::begin() {
+  if (!settle_pending()) fail("the previous GPU submit of this recorder is still running");
   vk_check(vkResetCommandBuffer(cb_, 0), "resetting a command buffer");
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
@@ -186,7 +210,11 @@ void Recorder::submit_and_wait() {
                        VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
   vk_check(vkEndCommandBuffer(cb_), "ending a command buffer");
   recording_ = false;
-  ctx_.submit_and_wait(cb_, ctx_.submit_timeout_s());
+  VkFence f = fence_.get();
+  vk_check(vkResetFences(ctx_.device(), 1, &f), "resetting a fence");
+  pending_ = true;
+  ctx_.submit_and_wait(cb_, f, ctx_.submit_timeout_s());
+  pending_ = false;
 
   timings_.clear();
   if (timing_ && query_count_ > 0) {

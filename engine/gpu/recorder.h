@@ -66,12 +66,17 @@ class Recorder {
   void hazard_check(std::span<const Bind> binds);
   void barrier();
   VkDescriptorSet allocate_set(VkDescriptorSetLayout layout);
+  // After a timed-out submit: wait (bounded) for it before the command buffer or pools are touched again.
+  // Returns false when the work is still running.
+  bool settle_pending();
 
   Context& ctx_;
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   std::vector<Handle<VkDescriptorPool>> pools_;
   uint32_t sets_in_pool_ = 0;
   Handle<VkQueryPool> queries_;
+  Handle<VkFence> fence_;
+  bool pending_ = false;
   bool timing_ = false, auto_barriers_ = true, recording_ = false;
   uint32_t query_count_ = 0;
   std::vector<std::string> labels_;

@@ -140,3 +140,35 @@ TEST_F(RecorderTest, MismatchedBindingsAreClearErrors) {
 
 }  // namespace
 }  // namespace ezivk::test
+
+namespace ezivk::test {
+namespace {
+
+TEST(RecorderTimeout, LongWorkPastTheTimeoutIsAClearError) {
+  gpu::ContextOptions o;
+  o.validation = true;
+  o.cache_dir = "-";
+  gpu::Context c(o);
+  gpu::Arena a(c, "timeout", 1 << 20, gpu::MemoryUse::Device);
+  auto out = a.alloc(64 * 64 * 4);
+  const uint32_t spec[] = {64};
+  const auto& p = c.pipeline("peak/peak_fma", spec);
+  struct {
+    uint32_t iters;
+    float seed;
+  } push{200000, 0.5f};  // about a second of arithmetic on a 2-core CPU driver, microseconds on a GPU
+  gpu::Recorder rec(c);
+  for (int i = 0; i < 4; ++i) rec.dispatch(p, {{out, gpu::Access::ReadWrite}}, push, 64);
+  c.set_submit_timeout(1e-6);
+  try {
+    rec.submit_and_wait();
+    GTEST_SKIP() << "the device finished within a microsecond; nothing to time out";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did not finish within"), std::string::npos) << e.what();
+  }
+  c.set_submit_timeout(600);
+  for (const auto& m : c.validation_messages()) ADD_FAILURE() << m;
+}
+
+}  // namespace
+}  // namespace ezivk::test

@@ -19,6 +19,7 @@ namespace {
 
 struct Options {
   bool quick = false;
+  bool profile = false;
   int repeat = 0;  // 0: 3 on GPUs, 1 on CPU drivers
   std::string out = "bench-ops.txt";
   std::string filter;
@@ -35,6 +36,8 @@ Options parse(const std::vector<std::string>& args) {
     };
     if (a == "--quick")
       o.quick = true;
+    else if (a == "--profile")
+      o.profile = true;
     else if (a == "--out")
       o.out = value();
     else if (a == "--filter")
@@ -63,10 +66,10 @@ Options parse(const std::vector<std::string>& args) {
 
 void usage() {
   std::puts(
-      "usage: ezivk bench ops [--quick] [--dtype f16|f32] [--repeat N] [--filter TEXT] [--out FILE]\n"
+      "usage: ezivk bench ops [--quick] [--dtype f16|f32] [--repeat N] [--filter TEXT] [--profile] [--out FILE]\n"
       "  Times the kernels on SD2.1-base shapes at 512x512 (64x64 latent; --quick: 32x32) and reports GFLOP/s\n"
       "  or GB/s with the fraction of this device's measured peaks (an FMA-bound kernel and a large copy).\n"
-      "  Writes FILE (default bench-ops.txt) and FILE.json.");
+      "  --profile prints the GPU time of every dispatch. Writes FILE (default bench-ops.txt) and FILE.json.");
 }
 
 }  // namespace
@@ -95,7 +98,7 @@ int bench(const std::vector<std::string>& args) {
   const bool cpu = ctx.caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (o.repeat == 0) o.repeat = cpu ? 1 : 3;
 
-  BenchReport report = run_op_benchmarks(ctx, {o.quick, o.repeat, o.filter, o.dtype}, [](const BenchRow& r) {
+  BenchReport report = run_op_benchmarks(ctx, {o.quick, o.repeat, o.filter, o.dtype, o.profile}, [](const BenchRow& r) {
     std::printf("%s\n", format_row(r).c_str());
     std::fflush(stdout);
   });

@@ -44,7 +44,7 @@ std::string dims(std::initializer_list<int64_t> d, const char* sep) {
 
 namespace {
 
-double time_case(gpu::Context& ctx, const Case& c, int repeat) {
+double time_case(gpu::Context& ctx, const Case& c, int repeat, bool profile = false) {
   gpu::Recorder rec(ctx, true);
   c.record(rec);  // warm-up: builds pipelines, faults memory in
   rec.submit_and_wait();
@@ -55,6 +55,8 @@ double time_case(gpu::Context& ctx, const Case& c, int repeat) {
     double ms = 0;
     for (const auto& t : rec.timings()) ms += t.ms;
     best = std::min(best, ms);
+    if (profile && r == repeat - 1)
+      for (const auto& t : rec.timings()) std::printf("    %-30s %10.3f ms\n", t.label.c_str(), t.ms);
   }
   return best;
 }
@@ -145,7 +147,7 @@ BenchReport run_op_benchmarks(gpu::Context& ctx, const BenchConfig& cfg, const s
     const std::string label = c.op + " " + c.shape;
     if (!cfg.filter.empty() && label.find(cfg.filter) == std::string::npos) continue;
     BenchRow row{c.op, c.shape};
-    row.ms = time_case(ctx, c, cfg.repeat);
+    row.ms = time_case(ctx, c, cfg.repeat, cfg.profile);
     if (c.flops > 0) {
       row.gflops = c.flops / row.ms / 1e6;
       row.fraction = row.gflops / rep.peak_gflops;

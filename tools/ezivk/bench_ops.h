@@ -15,6 +15,7 @@ struct BenchConfig {
   int repeat = 1;
   std::string filter;
   ops::DType dtype = ops::DType::F16;
+  bool profile = false;  // print every dispatch's GPU time
 };
 
 struct BenchRow {
