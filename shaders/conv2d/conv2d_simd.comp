@@ -5,6 +5,7 @@
 // pixels (uniform, so input reads and padding checks are scalar) and WG·TN output channels, lane t owning
 // channels t, t+WG, ... . Weights [Cout, Cin, KH, KW] as stored in the checkpoint. fp32 accumulation.
 #include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;
@@ -32,17 +33,17 @@ void main() {
   const uint K = p.Cin * p.KH * p.KW;
 
   int iy0[TM], ix0[TM];
-  for (uint i = 0; i < TM; ++i) {
+  [[unroll]] for (uint i = 0; i < TM; ++i) {
     const uint m = min(m0 + i, P - 1);
     iy0[i] = int((m / p.OW) * p.stride) - p.pad_t;
     ix0[i] = int((m % p.OW) * p.stride) - p.pad_l;
   }
   uint wrow[TN];
-  for (uint j = 0; j < TN; ++j) wrow[j] = min(n0 + j * WG, p.Cout - 1) * K;
+  [[unroll]] for (uint j = 0; j < TN; ++j) wrow[j] = min(n0 + j * WG, p.Cout - 1) * K;
 
   float acc[TM][TN];
-  for (uint i = 0; i < TM; ++i)
-    for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
+  [[unroll]] for (uint i = 0; i < TM; ++i)
+    [[unroll]] for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
 
   // Kernel taps outermost: each pixel's input offset and padding mask are computed once per tap, so the
   // hot loop over input channels is pure loads and FMAs.
@@ -52,7 +53,7 @@ void main() {
     for (uint kx = 0; kx < p.KW; ++kx) {
       uint off[TM];
       float mask[TM];
-      for (uint i = 0; i < TM; ++i) {
+      [[unroll]] for (uint i = 0; i < TM; ++i) {
         const int iy = iy0[i] + int(ky), ix = ix0[i] + int(kx);
         const bool inside = iy >= 0 && ix >= 0 && iy < int(p.H) && ix < int(p.W);
         off[i] = xbase + (inside ? uint(iy) * p.W + uint(ix) : 0u);
@@ -61,22 +62,22 @@ void main() {
       const uint tap = ky * p.KW + kx;
       for (uint ci = 0; ci < p.Cin; ++ci) {
         float av[TM];
-        for (uint i = 0; i < TM; ++i) av[i] = mask[i] * float(x[off[i] + ci * plane]);
+        [[unroll]] for (uint i = 0; i < TM; ++i) av[i] = mask[i] * float(x[off[i] + ci * plane]);
         const uint k = ci * taps + tap;
-        for (uint j = 0; j < TN; ++j) {
+        [[unroll]] for (uint j = 0; j < TN; ++j) {
           const float bv = float(w[wrow[j] + k]);
-          for (uint i = 0; i < TM; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);
+          [[unroll]] for (uint i = 0; i < TM; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);
         }
       }
     }
   }
 
-  for (uint j = 0; j < TN; ++j) {
+  [[unroll]] for (uint j = 0; j < TN; ++j) {
     const uint n = n0 + j * WG;
     if (n >= p.Cout) continue;
     const float bsum = p.has_bias != 0 ? float(bias[n]) : 0.0;
     const uint base = (b * p.Cout + n) * P;
-    for (uint i = 0; i < TM; ++i)
+    [[unroll]] for (uint i = 0; i < TM; ++i)
       if (m0 + i < P) y[base + m0 + i] = STORE_T(acc[i][j] + bsum);
   }
 }

@@ -5,6 +5,7 @@
 // workgroup, so A loads are broadcasts) and WG·TN columns; invocation t owns columns t, t+WG, ... so that
 // neighbouring lanes touch neighbouring columns. fp32 accumulation always.
 #include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
 // K of any size and any row strides; gemm_simd4 is the faster path when K and strides are multiples of 4.
 
 layout(local_size_x_id = 0) in;
@@ -36,28 +37,28 @@ void main() {
   const uint ba = p.off_a + batch * p.batch_a, bb = batch * p.batch_b, by = p.off_y + batch * p.batch_y;
 
   float acc[TM][TN];
-  for (uint i = 0; i < TM; ++i)
-    for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
+  [[unroll]] for (uint i = 0; i < TM; ++i)
+    [[unroll]] for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
 
   uint nc[TN];
-  for (uint j = 0; j < TN; ++j) nc[j] = min(n0 + j * WG, p.N - 1);  // clamped: edge lanes compute, never store
+  [[unroll]] for (uint j = 0; j < TN; ++j) nc[j] = min(n0 + j * WG, p.N - 1);  // clamped: edge lanes compute, never store
   uint mr[TM];
-  for (uint i = 0; i < TM; ++i) mr[i] = ba + min(m0 + i, p.M - 1) * p.lda;
+  [[unroll]] for (uint i = 0; i < TM; ++i) mr[i] = ba + min(m0 + i, p.M - 1) * p.lda;
 
   for (uint k = 0; k < p.K; ++k) {
     float av[TM];
-    for (uint i = 0; i < TM; ++i) av[i] = float(a[mr[i] + k]);
-    for (uint j = 0; j < TN; ++j) {
+    [[unroll]] for (uint i = 0; i < TM; ++i) av[i] = float(a[mr[i] + k]);
+    [[unroll]] for (uint j = 0; j < TN; ++j) {
       const float bv = LOAD_B(k, nc[j]);
-      for (uint i = 0; i < TM; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);
+      [[unroll]] for (uint i = 0; i < TM; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);
     }
   }
 
-  for (uint j = 0; j < TN; ++j) {
+  [[unroll]] for (uint j = 0; j < TN; ++j) {
     const uint n = n0 + j * WG;
     if (n >= p.N) continue;
     const float bsum = p.has_bias != 0 ? float(bias[n]) : 0.0;
-    for (uint i = 0; i < TM; ++i) {
+    [[unroll]] for (uint i = 0; i < TM; ++i) {
       const uint m = m0 + i;
       if (m < p.M) y[by + m * p.ldy + n] = STORE_T(acc[i][j] + bsum);
     }

@@ -3,6 +3,7 @@
 // As gemm_simd with B as [N, K], for K % 4 == 0 and 4-aligned row strides: A and B are read as 4-vectors
 // along K (and off_a % 4 == 0), which quarters the loop and bounds-check overhead on SIMD CPU drivers.
 #include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;
@@ -31,27 +32,27 @@ void main() {
   const uint ba = (p.off_a + batch * p.batch_a) / 4, bb = batch * p.batch_b / 4, by = p.off_y + batch * p.batch_y;
 
   float acc[TM][TN];
-  for (uint i = 0; i < TM; ++i)
-    for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
+  [[unroll]] for (uint i = 0; i < TM; ++i)
+    [[unroll]] for (uint j = 0; j < TN; ++j) acc[i][j] = 0.0;
   uint nc[TN];
-  for (uint j = 0; j < TN; ++j) nc[j] = bb + min(n0 + j * WG, p.N - 1) * K4;
+  [[unroll]] for (uint j = 0; j < TN; ++j) nc[j] = bb + min(n0 + j * WG, p.N - 1) * K4;
   uint mr[TM];
-  for (uint i = 0; i < TM; ++i) mr[i] = ba + min(m0 + i, p.M - 1) * (p.lda / 4);
+  [[unroll]] for (uint i = 0; i < TM; ++i) mr[i] = ba + min(m0 + i, p.M - 1) * (p.lda / 4);
 
   for (uint k = 0; k < K4; ++k) {
     vec4 av[TM];
-    for (uint i = 0; i < TM; ++i) av[i] = vec4(a[mr[i] + k]);
-    for (uint j = 0; j < TN; ++j) {
+    [[unroll]] for (uint i = 0; i < TM; ++i) av[i] = vec4(a[mr[i] + k]);
+    [[unroll]] for (uint j = 0; j < TN; ++j) {
       const vec4 bv = vec4(bw[nc[j] + k]);
-      for (uint i = 0; i < TM; ++i) acc[i][j] += dot(av[i], bv);
+      [[unroll]] for (uint i = 0; i < TM; ++i) acc[i][j] += dot(av[i], bv);
     }
   }
 
-  for (uint j = 0; j < TN; ++j) {
+  [[unroll]] for (uint j = 0; j < TN; ++j) {
     const uint n = n0 + j * WG;
     if (n >= p.N) continue;
     const float bsum = p.has_bias != 0 ? float(bias[n]) : 0.0;
-    for (uint i = 0; i < TM; ++i) {
+    [[unroll]] for (uint i = 0; i < TM; ++i) {
       const uint m = m0 + i;
       if (m < p.M) y[by + m * p.ldy + n] = STORE_T(acc[i][j] + bsum);
     }

@@ -20,11 +20,19 @@ std::string case_name(const GemmCase& c) {
 
 class GemmTest : public GpuTest, public ::testing::WithParamInterface<GemmCase> {};
 
-TEST_P(GemmTest, MatchesReference) {
-  const GemmCase c = GetParam();
-  gpu::Arena ar(ctx(), "gemm", 64 << 20, gpu::MemoryUse::Device);
+void check_gemm(gpu::Context& ctx, const GemmCase& c);
+
+// The default path (cooperative matrices where the device has them) and the portable one.
+TEST_P(GemmTest, MatchesReference) { check_gemm(ctx(), GetParam()); }
+TEST_P(GemmTest, PortableKernelMatchesReference) {
+  if (&portable_context() == &ctx()) GTEST_SKIP() << "no cooperative matrices here: the default path is the portable one";
+  check_gemm(portable_context(), GetParam());
+}
+
+void check_gemm(gpu::Context& ctx, const GemmCase& c) {
+  gpu::Arena ar(ctx, "gemm", 64 << 20, gpu::MemoryUse::Device);
   const size_t na = size_t(c.batch) * c.M * c.K, nb = size_t(c.batched_b ? c.batch : 1) * c.N * c.K, ny = size_t(c.batch) * c.M * c.N;
-  Guarded A(ctx(), ar, na, c.dt), B(ctx(), ar, nb, c.dt), Bias(ctx(), ar, c.N, c.dt), Y(ctx(), ar, ny, c.dt);
+  Guarded A(ctx, ar, na, c.dt), B(ctx, ar, nb, c.dt), Bias(ctx, ar, c.N, c.dt), Y(ctx, ar, ny, c.dt);
   auto av = quantize(random_floats(na, 1 + c.M), c.dt), bv = quantize(random_floats(nb, 2 + c.N), c.dt);
   auto biasv = c.bias ? quantize(random_floats(c.N, 3 + c.K), c.dt) : std::vector<float>{};
   A.upload(av);
@@ -35,8 +43,8 @@ TEST_P(GemmTest, MatchesReference) {
   g.b = c.batched_b ? B.tensor({c.batch, c.N, c.K}) : B.tensor({c.N, c.K});
   if (c.bias) g.bias = Bias.tensor({c.N});
   g.y = c.batch > 1 ? Y.tensor({c.batch, c.M, c.N}) : Y.tensor({c.M, c.N});
-  gpu::Recorder rec(ctx());
-  ops::gemm(ctx(), rec, g);
+  gpu::Recorder rec(ctx);
+  ops::gemm(ctx, rec, g);
   rec.submit_and_wait();
   auto want = quantize(ops::gemm_ref(av, bv, biasv, c.batch, c.M, c.N, c.K, c.batched_b), c.dt);
   EXPECT_LE(normalized_error(Y.download(), want), c.dt == DType::F16 ? 2e-3 : 1e-5);

@@ -23,12 +23,31 @@ gpu::Context& shared_context() {
   return *ctx;
 }
 
-void GpuTest::SetUp() { ctx().clear_validation_messages(); }
+gpu::Context& portable_context() {
+  if (!shared_context().coopmat()) return shared_context();
+  static std::unique_ptr<gpu::Context> ctx = [] {
+    gpu::ContextOptions o;
+    o.validation = true;
+    o.sync_validation = true;
+    o.no_coopmat = true;
+    return std::make_unique<gpu::Context>(o);
+  }();
+  return *ctx;
+}
+
+void GpuTest::SetUp() {
+  ctx().clear_validation_messages();
+  portable_context().clear_validation_messages();
+}
+
+void GpuTest::check_validation(gpu::Context& c) {
+  for (const auto& m : c.validation_messages()) ADD_FAILURE() << "validation message: " << m;
+  c.clear_validation_messages();
+}
 
 void GpuTest::TearDown() {
-  auto msgs = ctx().validation_messages();
-  for (const auto& m : msgs) ADD_FAILURE() << "validation message: " << m;
-  ctx().clear_validation_messages();
+  check_validation(ctx());
+  if (&portable_context() != &ctx()) check_validation(portable_context());
 }
 
 std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {

@@ -16,12 +16,16 @@
 namespace ezivk::test {
 
 gpu::Context& shared_context();
+// A second context that never uses cooperative matrices, so tests on a device that has them check both
+// the cooperative-matrix and the portable kernels. Returns shared_context() where it has none.
+gpu::Context& portable_context();
 
 class GpuTest : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
   gpu::Context& ctx() { return shared_context(); }
+  void check_validation(gpu::Context& c);
 };
 
 std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f);
