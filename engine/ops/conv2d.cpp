@@ -4,7 +4,7 @@
 
 namespace ezivk::ops {
 namespace {
-constexpr uint32_t kWg = 64, kTm = 8, kTn = 8;
+constexpr uint32_t kWg = 8, kTm = 32, kTn = 16;  // large tiles: see gemm.cpp
 }
 
 int conv_out_size(int in, int kernel, int stride, int pad_lo, int pad_hi) {
@@ -16,14 +16,18 @@ void conv2d(gpu::Context& ctx, gpu::Recorder& rec, const Conv2dArgs& c) {
   if (c.x.rank() != 4) fail("conv2d: x must be [B, Cin, H, W], got " + shape_string(c.x.shape));
   if (c.w.rank() != 4) fail("conv2d: w must be [Cout, Cin, KH, KW], got " + shape_string(c.w.shape));
   const int64_t B = c.x.dim(0), Cin = c.x.dim(1), H = c.x.dim(2), W = c.x.dim(3);
-  const int64_t Cout = c.w.dim(0), KH = c.w.dim(2), KW = c.w.dim(3);
+  const bool ohwi = c.w_layout == ConvWeightLayout::OHWI;
+  const int64_t Cout = c.w.dim(0), KH = c.w.dim(ohwi ? 1 : 2), KW = c.w.dim(ohwi ? 2 : 3);
   if (c.stride < 1) fail("conv2d: stride must be at least 1");
   if (c.pad_top < 0 || c.pad_left < 0 || c.pad_bottom < 0 || c.pad_right < 0) fail("conv2d: padding must not be negative");
   const int OH = conv_out_size(int(H), int(KH), c.stride, c.pad_top, c.pad_bottom);
   const int OW = conv_out_size(int(W), int(KW), c.stride, c.pad_left, c.pad_right);
   if (OH < 1 || OW < 1) fail("conv2d: the kernel is larger than the padded input " + shape_string(c.x.shape));
   expect_fits(op, "x", c.x);
-  expect_shape(op, "w", c.w, {Cout, Cin, KH, KW});
+  if (ohwi)
+    expect_shape(op, "w (OHWI)", c.w, {Cout, KH, KW, Cin});
+  else
+    expect_shape(op, "w", c.w, {Cout, Cin, KH, KW});
   expect_shape(op, "y", c.y, {B, Cout, OH, OW});
   if (c.bias) expect_shape(op, "bias", *c.bias, {Cout});
   expect_dtype(op, "w", c.w, c.x.dtype);
@@ -36,12 +40,20 @@ void conv2d(gpu::Context& ctx, gpu::Recorder& rec, const Conv2dArgs& c) {
   struct {
     uint32_t Cin, H, W, Cout, OH, OW, KH, KW, stride;
     int32_t pad_t, pad_l;
-    uint32_t has_bias;
+    uint32_t has_bias, w_ci_stride, w_tap_stride;
   } push{uint32_t(Cin), uint32_t(H), uint32_t(W), uint32_t(Cout), uint32_t(OH), uint32_t(OW), uint32_t(KH), uint32_t(KW),
-         uint32_t(c.stride), c.pad_top, c.pad_left, c.bias ? 1u : 0u};
+         uint32_t(c.stride), c.pad_top, c.pad_left, c.bias ? 1u : 0u, ohwi ? 1u : uint32_t(KH * KW), ohwi ? uint32_t(Cin) : 1u};
   const gpu::Slice bias = c.bias ? c.bias->data : c.w.data;
   rec.dispatch(p, {{c.x.data, gpu::Access::Read}, {c.w.data, gpu::Access::Read}, {bias, gpu::Access::Read}, {c.y.data, gpu::Access::Write}},
                push, ceil_div(uint64_t(Cout), uint64_t(kWg) * kTn), ceil_div(uint64_t(OH) * OW, kTm), uint32_t(B), "conv2d");
+}
+
+std::vector<float> conv2d_weights_to_ohwi(const std::vector<float>& w, int cout, int cin, int kh, int kw) {
+  std::vector<float> o(w.size());
+  for (int n = 0; n < cout; ++n)
+    for (int c = 0; c < cin; ++c)
+      for (int t = 0; t < kh * kw; ++t) o[(size_t(n) * kh * kw + t) * cin + c] = w[(size_t(n) * cin + c) * kh * kw + t];
+  return o;
 }
 
 std::vector<float> conv2d_ref(const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& bias,

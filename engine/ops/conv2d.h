@@ -10,14 +10,22 @@
 
 namespace ezivk::ops {
 
+// How the weight tensor's elements are ordered. OIHW is the checkpoint's order; OHWI (input channels
+// innermost) is what the kernel reads fastest, so model loaders permute once with conv2d_weights_to_ohwi.
+enum class ConvWeightLayout { OIHW, OHWI };
+
 struct Conv2dArgs {
   Tensor x;                    // [B, Cin, H, W]
-  Tensor w;                    // [Cout, Cin, KH, KW]
+  Tensor w;                    // [Cout, Cin, KH, KW] (OIHW) or [Cout, KH, KW, Cin] (OHWI)
   std::optional<Tensor> bias;  // [Cout]
   Tensor y;                    // [B, Cout, OH, OW]
   int stride = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  ConvWeightLayout w_layout = ConvWeightLayout::OIHW;
 };
+
+// Host-side permutation [Cout, Cin, KH, KW] -> [Cout, KH, KW, Cin].
+std::vector<float> conv2d_weights_to_ohwi(const std::vector<float>& w, int cout, int cin, int kh, int kw);
 
 int conv_out_size(int in, int kernel, int stride, int pad_lo, int pad_hi);
 

@@ -7,7 +7,9 @@ namespace {
 
 // Register tile per workgroup: TM rows broadcast to every lane, WG lanes × TN columns. Chosen by
 // measurement on lavapipe (docs/kernels.md); devices with matrix cores use the cooperative-matrix kernel.
-constexpr uint32_t kWg = 64, kTm = 8, kTn = 8;
+constexpr uint32_t kWg = 64, kTm = 8, kTn = 8;       // gemm_simd (any K)
+constexpr uint32_t kWg4 = 8, kTm4 = 32, kTn4 = 16;   // gemm_simd4: loads are what cost on CPU drivers, so a
+                                                    // large tile (48 loads per 512 FMAs) wins despite spills
 
 }  // namespace
 
@@ -48,15 +50,16 @@ void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
   const bool vec4 = K % 4 == 0 && lda % 4 == 0 && av.elements % 4 == 0;
   const std::string name = coopmat ? "gemm/gemm_coopmat_f16" : std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
   const uint32_t sg = ctx.caps().subgroup_size;
-  const uint32_t spec_simd[] = {kWg, kTm, kTn}, spec_cm[] = {4 * sg, sg};
+  const uint32_t wg = vec4 ? kWg4 : kWg, tm = vec4 ? kTm4 : kTm, tn = vec4 ? kTn4 : kTn;
+  const uint32_t spec_simd[] = {wg, tm, tn}, spec_cm[] = {4 * sg, sg};
   const auto& p = coopmat ? ctx.pipeline(name, spec_cm) : ctx.pipeline(name, spec_simd);
   struct {
     uint32_t M, N, K, lda, ldy, ba, bb, by, has_bias, off_a, off_y;
   } push{uint32_t(M), uint32_t(N), uint32_t(K), lda, ldy, uint32_t(M * lda), batched_b ? uint32_t(N * K) : 0u,
          uint32_t(M * ldy), g.bias ? 1u : 0u, av.elements, yv.elements};
   const gpu::Slice bias = g.bias ? g.bias->data : g.b.data;  // bound but unread without a bias
-  const uint32_t gx = coopmat ? ceil_div(uint64_t(N), 64) : ceil_div(uint64_t(N), uint64_t(kWg) * kTn);
-  const uint32_t gy = coopmat ? ceil_div(uint64_t(M), 64) : ceil_div(uint64_t(M), kTm);
+  const uint32_t gx = coopmat ? ceil_div(uint64_t(N), 64) : ceil_div(uint64_t(N), uint64_t(wg) * tn);
+  const uint32_t gy = coopmat ? ceil_div(uint64_t(M), 64) : ceil_div(uint64_t(M), tm);
   rec.dispatch(p, {{av.slice, gpu::Access::Read}, {g.b.data, gpu::Access::Read}, {bias, gpu::Access::Read}, {yv.slice, gpu::Access::Write}},
                push, gx, gy, uint32_t(batch), "gemm");
 }

@@ -3,7 +3,8 @@
 // 2-D convolution, NCHW, as an implicit GEMM: M = output pixels, N = output channels, K = Cin·KH·KW, the
 // input patch gathered while iterating K (no im2col buffer). Each workgroup owns TM consecutive output
 // pixels (uniform, so input reads and padding checks are scalar) and WG·TN output channels, lane t owning
-// channels t, t+WG, ... . Weights [Cout, Cin, KH, KW] as stored in the checkpoint. fp32 accumulation.
+// channels t, t+WG, ... . Weights [Cout, Cin, KH, KW] as stored in the checkpoint, or [Cout, KH, KW, Cin]
+// (prepared once at load time), where each lane reads its weights contiguously. fp32 accumulation.
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
 
@@ -21,6 +22,7 @@ layout(push_constant) uniform P {
   uint KH, KW, stride;
   int pad_t, pad_l;
   uint has_bias;
+  uint w_ci_stride, w_tap_stride;  // OIHW (checkpoint): taps, 1; OHWI (prepared): 1, Cin
 } p;
 
 void main() {
@@ -63,7 +65,7 @@ void main() {
       for (uint ci = 0; ci < p.Cin; ++ci) {
         float av[TM];
         [[unroll]] for (uint i = 0; i < TM; ++i) av[i] = mask[i] * float(x[off[i] + ci * plane]);
-        const uint k = ci * taps + tap;
+        const uint k = ci * p.w_ci_stride + tap * p.w_tap_stride;
         [[unroll]] for (uint j = 0; j < TN; ++j) {
           const float bv = float(w[wrow[j] + k]);
           [[unroll]] for (uint i = 0; i < TM; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);

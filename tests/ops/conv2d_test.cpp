@@ -16,22 +16,28 @@ struct ConvCase {
 
 class Conv2dTest : public GpuTest, public ::testing::WithParamInterface<ConvCase> {};
 
-TEST_P(Conv2dTest, MatchesReference) {
-  const ConvCase c = GetParam();
+void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layout);
+
+TEST_P(Conv2dTest, MatchesReference) { check_conv(ctx(), GetParam(), ops::ConvWeightLayout::OIHW); }
+TEST_P(Conv2dTest, PreparedWeightsMatchReference) { check_conv(ctx(), GetParam(), ops::ConvWeightLayout::OHWI); }
+
+void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layout) {
   const auto& s = c.s;
   const int OH = ops::conv_out_size(s.H, s.KH, s.stride, s.pad_top, s.pad_bottom);
   const int OW = ops::conv_out_size(s.W, s.KW, s.stride, s.pad_left, s.pad_right);
   const size_t nx = size_t(s.B) * s.Cin * s.H * s.W, nw = size_t(s.Cout) * s.Cin * s.KH * s.KW, ny = size_t(s.B) * s.Cout * OH * OW;
-  gpu::Arena ar(ctx(), "conv", 64 << 20, gpu::MemoryUse::Device);
-  Guarded X(ctx(), ar, nx, c.dt), Wt(ctx(), ar, nw, c.dt), Bias(ctx(), ar, s.Cout, c.dt), Y(ctx(), ar, ny, c.dt);
+  gpu::Arena ar(ctx, "conv", 64 << 20, gpu::MemoryUse::Device);
+  Guarded X(ctx, ar, nx, c.dt), Wt(ctx, ar, nw, c.dt), Bias(ctx, ar, s.Cout, c.dt), Y(ctx, ar, ny, c.dt);
   auto xv = quantize(random_floats(nx, 100 + s.H), c.dt), wv = quantize(random_floats(nw, 200 + s.Cout), c.dt);
   auto bv = c.bias ? quantize(random_floats(s.Cout, 300), c.dt) : std::vector<float>{};
   X.upload(xv);
-  Wt.upload(wv);
+  const bool ohwi = layout == ops::ConvWeightLayout::OHWI;
+  Wt.upload(ohwi ? ops::conv2d_weights_to_ohwi(wv, s.Cout, s.Cin, s.KH, s.KW) : wv);
   if (c.bias) Bias.upload(bv);
   ops::Conv2dArgs a;
   a.x = X.tensor({s.B, s.Cin, s.H, s.W});
-  a.w = Wt.tensor({s.Cout, s.Cin, s.KH, s.KW});
+  a.w = ohwi ? Wt.tensor({s.Cout, s.KH, s.KW, s.Cin}) : Wt.tensor({s.Cout, s.Cin, s.KH, s.KW});
+  a.w_layout = layout;
   if (c.bias) a.bias = Bias.tensor({s.Cout});
   a.y = Y.tensor({s.B, s.Cout, OH, OW});
   a.stride = s.stride;
@@ -39,8 +45,8 @@ TEST_P(Conv2dTest, MatchesReference) {
   a.pad_left = s.pad_left;
   a.pad_bottom = s.pad_bottom;
   a.pad_right = s.pad_right;
-  gpu::Recorder rec(ctx());
-  ops::conv2d(ctx(), rec, a);
+  gpu::Recorder rec(ctx);
+  ops::conv2d(ctx, rec, a);
   rec.submit_and_wait();
   auto want = quantize(ops::conv2d_ref(xv, wv, bv, s), c.dt);
   EXPECT_LE(normalized_error(Y.download(), want), c.dt == DType::F16 ? 2e-3 : 1e-5);

@@ -130,9 +130,10 @@ BenchReport run_op_benchmarks(gpu::Context& ctx, const BenchConfig& cfg, const s
                  Conv{640, 320, L, 1, 1, "shortcut 640->320"}})
     makers.push_back([=, &ctx](Bufs& b) {
       const int64_t pad = c.k / 2, OS = ops::conv_out_size(int(c.S), int(c.k), int(c.stride), int(pad), int(pad));
-      Tensor x = b.make(dt, {1, c.C, c.S, c.S}), w = b.make(dt, {c.Co, c.C, c.k, c.k}), bias = b.make(dt, {c.Co}),
+      // Weights in the prepared OHWI layout, as a model loader stores them.
+      Tensor x = b.make(dt, {1, c.C, c.S, c.S}), w = b.make(dt, {c.Co, c.k, c.k, c.C}), bias = b.make(dt, {c.Co}),
              y = b.make(dt, {1, c.Co, OS, OS});
-      ops::Conv2dArgs a{x, w, bias, y, int(c.stride), int(pad), int(pad), int(pad), int(pad)};
+      ops::Conv2dArgs a{x, w, bias, y, int(c.stride), int(pad), int(pad), int(pad), int(pad), ops::ConvWeightLayout::OHWI};
       return Case{std::string("conv") + std::to_string(c.k) + "x" + std::to_string(c.k) + " " + c.what,
                   dims({c.C, c.S, c.S}) + "->" + dims({c.Co, OS, OS}), 2.0 * OS * OS * c.Co * c.C * c.k * c.k, 0,
                   [=, &ctx](gpu::Recorder& r) { ops::conv2d(ctx, r, a); }};
