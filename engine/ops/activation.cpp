@@ -29,11 +29,7 @@ void activation(gpu::Context& ctx, gpu::Recorder& rec, Activation kind, const Te
   if (kind != Activation::SiLU && kind != Activation::GELU && kind != Activation::QuickGELU)
     fail(std::string(kOp) + ": unknown activation " + std::to_string(uint32_t(kind)));
   expect_usable(ctx, kOp, "x", x);
-  expect_usable(ctx, kOp, "y", y);
-  if (y.shape != x.shape)
-    fail(std::string(kOp) + ": y must have x's shape " + shape_string(x.shape) + ", got " + shape_string(y.shape));
-  expect_dtype(kOp, "y", y, x.dtype);
-  expect_disjoint(kOp, "y", y, "x", x);
+  expect_same_layout_output(ctx, kOp, x, y);
 
   const uint32_t spec[] = {kWg};
   const auto& pl = ctx.pipeline(std::string("activation/activation_") + variant(x.dtype), spec);

@@ -29,16 +29,8 @@ void group_norm(gpu::Context& ctx, gpu::Recorder& rec, const Tensor& x, const Te
   if (groups == 0 || channels % groups != 0)
     fail(std::string(kOp) + ": groups (" + std::to_string(groups) + ") must divide the " + std::to_string(channels) +
          " channels of x");
-  if (!(eps > 0.f) || !std::isfinite(eps)) fail(std::string(kOp) + ": eps must be a positive finite number");
-  expect_shape(kOp, "gamma", gamma, {channels});
-  expect_dtype(kOp, "gamma", gamma, DType::F32);
-  expect_shape(kOp, "beta", beta, {channels});
-  expect_dtype(kOp, "beta", beta, DType::F32);
-  expect_usable(ctx, kOp, "y", y);
-  if (y.shape != x.shape)
-    fail(std::string(kOp) + ": y must have x's shape " + shape_string(x.shape) + ", got " + shape_string(y.shape));
-  expect_dtype(kOp, "y", y, x.dtype);
-  expect_disjoint(kOp, "y", y, "x", x);
+  expect_norm_params(kOp, gamma, beta, channels, eps);
+  expect_same_layout_output(ctx, kOp, x, y);
 
   const uint32_t spec[] = {workgroup_size(ctx)};
   const auto& pl = ctx.pipeline(std::string("group_norm/group_norm_") + variant(x.dtype), spec);

@@ -20,16 +20,8 @@ void layer_norm(gpu::Context& ctx, gpu::Recorder& rec, const Tensor& x, const Te
   if (x.rank() < 1) fail(std::string(kOp) + ": x must have rank >= 1, got " + shape_string(x.shape));
   expect_usable(ctx, kOp, "x", x);
   const int64_t cols = x.dim(-1), rows = x.numel() / cols;
-  if (!(eps > 0.f) || !std::isfinite(eps)) fail(std::string(kOp) + ": eps must be a positive finite number");
-  expect_shape(kOp, "gamma", gamma, {cols});
-  expect_dtype(kOp, "gamma", gamma, DType::F32);
-  expect_shape(kOp, "beta", beta, {cols});
-  expect_dtype(kOp, "beta", beta, DType::F32);
-  expect_usable(ctx, kOp, "y", y);
-  if (y.shape != x.shape)
-    fail(std::string(kOp) + ": y must have x's shape " + shape_string(x.shape) + ", got " + shape_string(y.shape));
-  expect_dtype(kOp, "y", y, x.dtype);
-  expect_disjoint(kOp, "y", y, "x", x);
+  expect_norm_params(kOp, gamma, beta, cols, eps);
+  expect_same_layout_output(ctx, kOp, x, y);
 
   const uint32_t spec[] = {kWg};
   const auto& pl = ctx.pipeline(std::string("layer_norm/layer_norm_") + variant(x.dtype), spec);

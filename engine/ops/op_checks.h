@@ -23,6 +23,12 @@ bool overlap(const Tensor& a, const Tensor& b);
 // Throws unless `out` shares no byte with `in`: the kernels read `in` while other invocations write `out`.
 void expect_disjoint(const char* op, const char* out_name, const Tensor& out, const char* in_name, const Tensor& in);
 
+// y is usable, has x's shape and dtype, and shares no byte with x: the element-wise and norm ops' output.
+void expect_same_layout_output(const gpu::Context& ctx, const char* op, const Tensor& x, const Tensor& y);
+
+// Norm parameters: eps positive and finite, gamma and beta fp32 [channels].
+void expect_norm_params(const char* op, const Tensor& gamma, const Tensor& beta, int64_t channels, float eps);
+
 inline gpu::Bind bind(const Tensor& t, gpu::Access access) { return {used_bytes(t), access}; }
 
 }  // namespace ezivk::ops
