@@ -31,7 +31,7 @@ struct DeviceCaps {
   uint32_t api_version = 0, driver_version = 0, vendor_id = 0, device_id = 0;
   std::vector<MemoryHeap> heaps;
   uint32_t subgroup_size = 0, min_subgroup_size = 0, max_subgroup_size = 0;
-  bool subgroup_arithmetic = false, subgroup_shuffle = false, subgroup_size_control = false;
+  bool subgroup_arithmetic = false, subgroup_shuffle = false, subgroup_ballot = false, subgroup_size_control = false;
   bool shader_float16 = false, shader_int8 = false, storage_16bit = false, storage_8bit = false;
   bool vulkan_memory_model = false;
   uint32_t max_shared_memory = 0, max_workgroup_invocations = 0;

@@ -28,7 +28,7 @@ nlohmann::json caps_to_json(const DeviceCaps& c) {
   for (const auto& h : c.heaps) heaps.push_back({{"bytes", h.size}, {"device_local", h.device_local}});
   j["memory_heaps"] = heaps;
   j["subgroup"] = {{"default", c.subgroup_size}, {"min", c.min_subgroup_size}, {"max", c.max_subgroup_size},
-                   {"arithmetic", c.subgroup_arithmetic}, {"shuffle", c.subgroup_shuffle}, {"size_control", c.subgroup_size_control}};
+                   {"arithmetic", c.subgroup_arithmetic}, {"shuffle", c.subgroup_shuffle}, {"ballot", c.subgroup_ballot}, {"size_control", c.subgroup_size_control}};
   j["fp16_arithmetic"] = c.shader_float16;
   j["int8_arithmetic"] = c.shader_int8;
   j["storage_16bit"] = c.storage_16bit;
@@ -60,7 +60,7 @@ std::string caps_to_text(const DeviceCaps& c) {
     o << (i ? ", " : "") << format_bytes(c.heaps[i].size) << (c.heaps[i].device_local ? " device-local" : " host");
   o << "\n";
   o << "    subgroup size     " << c.subgroup_size << " (min " << c.min_subgroup_size << ", max " << c.max_subgroup_size
-    << "; arithmetic " << yn(c.subgroup_arithmetic) << ", shuffle " << yn(c.subgroup_shuffle) << ")\n";
+    << "; arithmetic " << yn(c.subgroup_arithmetic) << ", shuffle " << yn(c.subgroup_shuffle) << ", ballot " << yn(c.subgroup_ballot) << ")\n";
   o << "    fp16 arithmetic   " << yn(c.shader_float16) << "    int8 arithmetic " << yn(c.shader_int8) << "\n";
   o << "    16-bit storage    " << yn(c.storage_16bit) << "    8-bit storage   " << yn(c.storage_8bit) << "\n";
   o << "    shared memory     " << format_bytes(c.max_shared_memory) << " per workgroup, " << c.max_workgroup_invocations

@@ -69,7 +69,7 @@ constexpr uint32_t kSubgroupMaxD = 64;
 bool use_subgroup_kernel(const gpu::Context& ctx, uint32_t d, AttentionKernel k) {
   const auto& c = ctx.caps();
   const bool possible = c.min_subgroup_size == c.max_subgroup_size && c.subgroup_size >= 4 && c.subgroup_size <= 64 &&
-                        c.subgroup_shuffle && d <= kSubgroupMaxD;
+                        c.subgroup_ballot && d <= kSubgroupMaxD;
   if (k == AttentionKernel::Subgroup && !possible)
     fail(std::string(kOp) + ": the subgroup kernel needs a fixed subgroup size, subgroup shuffles and D <= " +
          std::to_string(kSubgroupMaxD));
