@@ -1,6 +1,7 @@
 #include "engine/ops/conv2d.h"
 
 #include "engine/ops/dispatch_util.h"
+#include "engine/ops/gemm.h"
 
 namespace ezivk::ops {
 namespace {
@@ -35,8 +36,12 @@ void conv2d(gpu::Context& ctx, gpu::Recorder& rec, const Conv2dArgs& c) {
   if (c.bias) expect_dtype(op, "bias", *c.bias, c.x.dtype);
   if (B * Cout * OH * OW > 0x7fffffffll || B * Cin * H * W > 0x7fffffffll) fail("conv2d: tensors too large for 32-bit indexing");
 
-  const uint32_t spec[] = {kWg, kTm, kTn};
-  const auto& p = ctx.pipeline(std::string("conv2d/conv2d_simd_") + variant(c.x.dtype), spec);
+  // Devices with 16×16×16 fp16 cooperative matrices take the same decision as gemm.
+  const bool coopmat = use_coopmat(ctx, c.x.dtype);
+  const uint32_t sg = ctx.caps().subgroup_size;
+  const uint32_t spec[] = {kWg, kTm, kTn}, spec_cm[] = {4 * sg, sg};
+  const auto& p = coopmat ? ctx.pipeline("conv2d/conv2d_coopmat_f16", spec_cm)
+                          : ctx.pipeline(std::string("conv2d/conv2d_simd_") + variant(c.x.dtype), spec);
   struct {
     uint32_t Cin, H, W, Cout, OH, OW, KH, KW, stride;
     int32_t pad_t, pad_l;
@@ -45,7 +50,8 @@ void conv2d(gpu::Context& ctx, gpu::Recorder& rec, const Conv2dArgs& c) {
          uint32_t(c.stride), c.pad_top, c.pad_left, c.bias ? 1u : 0u, ohwi ? 1u : uint32_t(KH * KW), ohwi ? uint32_t(Cin) : 1u};
   const gpu::Slice bias = c.bias ? c.bias->data : c.w.data;
   rec.dispatch(p, {{c.x.data, gpu::Access::Read}, {c.w.data, gpu::Access::Read}, {bias, gpu::Access::Read}, {c.y.data, gpu::Access::Write}},
-               push, ceil_div(uint64_t(Cout), uint64_t(kWg) * kTn), ceil_div(uint64_t(OH) * OW, kTm), uint32_t(B), "conv2d");
+               push, coopmat ? ceil_div(uint64_t(Cout), 64) : ceil_div(uint64_t(Cout), uint64_t(kWg) * kTn),
+               coopmat ? ceil_div(uint64_t(OH) * OW, 64) : ceil_div(uint64_t(OH) * OW, kTm), uint32_t(B), "conv2d");
 }
 
 std::vector<float> conv2d_weights_to_ohwi(const std::vector<float>& w, int cout, int cin, int kh, int kw) {

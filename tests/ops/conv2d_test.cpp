@@ -20,6 +20,10 @@ void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layo
 
 TEST_P(Conv2dTest, MatchesReference) { check_conv(ctx(), GetParam(), ops::ConvWeightLayout::OIHW); }
 TEST_P(Conv2dTest, PreparedWeightsMatchReference) { check_conv(ctx(), GetParam(), ops::ConvWeightLayout::OHWI); }
+TEST_P(Conv2dTest, PortableKernelMatchesReference) {
+  if (&portable_context() == &ctx()) GTEST_SKIP() << "no cooperative matrices here: the default path is the portable one";
+  check_conv(portable_context(), GetParam(), ops::ConvWeightLayout::OHWI);
+}
 
 void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layout) {
   const auto& s = c.s;
