@@ -4,17 +4,19 @@
 # - A current glslc/glslang + Vulkan headers (GL_KHR_cooperative_matrix, VK_KHR_cooperative_matrix) from
 #   trixie, unpacked into a private prefix (.deps/trixie) and never installed system-wide: they need
 #   trixie's libc, so they run through the prefix's own loader via wrapper scripts in .deps/bin.
-# Options: --no-python skips the fixture tools' python3-torch (only needed to regenerate golden tensors).
+# Options: --with-python also installs python3-torch and numpy, which only the fixture tools that regenerate
+# golden tensors need (a large download; the engine and its tests never use Python). --no-python is the default.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 deps="$here/.deps"
-want_python=1
+want_python=0
 for a in "$@"; do
   case "$a" in
     --no-python) want_python=0 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "setup.sh: unknown option '$a' (expected --no-python)" >&2; exit 2 ;;
+    --with-python) want_python=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option '$a' (expected --with-python or --no-python)" >&2; exit 2 ;;
   esac
 done
 
