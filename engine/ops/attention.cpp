@@ -77,8 +77,30 @@ bool use_subgroup_kernel(const gpu::Context& ctx, uint32_t d, AttentionKernel k)
   return possible && c.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
 }
 
+// The cooperative-matrix kernel: 16×16×16 fp16 fragments (what ctx.coopmat() promises), four subgroups of a
+// fixed size SG with 16 <= SG <= 64 (a query row's output is split over SG/16 threads), fp16, D = 64.
+constexpr uint32_t kCoopmatD = 64;
+constexpr uint32_t kCoopmatShared = 64 * (64 + 8) * 2 + 64 * (64 + 4) * 4 + 64 * (64 + 8) * 2 + 64 * 4;
+
+bool use_coopmat_kernel(const gpu::Context& ctx, uint32_t d, DType dt, AttentionKernel k) {
+  const auto& c = ctx.caps();
+  const bool possible = ctx.coopmat() && dt == DType::F16 && d == kCoopmatD &&
+                        c.min_subgroup_size == c.max_subgroup_size && c.subgroup_size >= 16 && c.subgroup_size <= 64 &&
+                        4 * c.subgroup_size <= c.max_workgroup_invocations &&
+                        (c.max_shared_memory == 0 || c.max_shared_memory >= kCoopmatShared);
+  if (k == AttentionKernel::Coopmat && !possible)
+    fail(std::string(kOp) + ": the cooperative-matrix kernel needs cooperative matrices, a fixed subgroup size of 16 to "
+         "64, f16 tensors and D = " + std::to_string(kCoopmatD));
+  if (k != AttentionKernel::Auto) return k == AttentionKernel::Coopmat;
+  return possible;
+}
+
 Kernel choose(const gpu::Context& ctx, uint32_t d, DType dt, AttentionKernel which) {
   const std::string suffix = std::string("_") + variant(dt);
+  if (use_coopmat_kernel(ctx, d, dt, which)) {
+    const uint32_t sg = ctx.caps().subgroup_size;
+    return {"attention/attention_coopmat_f16", {4 * sg, sg}, 64};
+  }
   if (use_subgroup_kernel(ctx, d, which)) {
     const uint32_t sg = ctx.caps().subgroup_size, wg = 4 * sg, r = 2;
     return {"attention/attention_sg" + suffix, {wg, d, sg, 2, r}, wg * r};

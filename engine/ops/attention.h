@@ -31,9 +31,10 @@ struct AttentionCapture {
   gpu::Slice stats;      // scratch of attention_stats_bytes(B, heads, Nq) bytes: each query's final max and sum
 };
 
-// Auto: the subgroup-broadcast kernel on CPU drivers (lavapipe), the shared-memory kernel elsewhere.
-// Tests force each to cover both on one device.
-enum class AttentionKernel { Auto, Shared, Subgroup };
+// Auto: the cooperative-matrix kernel where the device has cooperative matrices, a fixed subgroup size, fp16
+// tensors and D = 64; otherwise the subgroup-broadcast kernel on CPU drivers (lavapipe), the shared-memory
+// kernel elsewhere. Tests force each to cover them all on one device (forcing one the device cannot run fails).
+enum class AttentionKernel { Auto, Shared, Subgroup, Coopmat };
 
 struct AttentionArgs {
   // Shapes are logical, [batch, tokens, heads·D]; head h owns channels [h·D, h·D + D). K/V batch may be 1.

@@ -74,6 +74,12 @@ class AttentionTest : public GpuTest, public ::testing::WithParamInterface<Param
 TEST_P(AttentionTest, MatchesReference) {
   const Case& c = GetParam().c;
   const DType dt = GetParam().dt;
+  if (c.kernel == AttentionKernel::Coopmat) {
+    const auto& caps = ctx().caps();
+    if (!ctx().coopmat()) GTEST_SKIP() << "no cooperative matrices on this device";
+    if (caps.min_subgroup_size != caps.max_subgroup_size || caps.subgroup_size < 16 || caps.subgroup_size > 64)
+      GTEST_SKIP() << "the cooperative-matrix kernel needs a fixed subgroup size of 16 to 64";
+  }
   const Inputs in = make_inputs(c, dt);
   const auto& s = in.s;
   const int64_t hd = c.heads * c.d;
@@ -188,6 +194,20 @@ std::vector<Param> params() {
        .kernel = shared});
   add({.name = "shared_kernel_capture", .nq = 40, .nk1 = 1, .nk2 = 33, .heads = 2, .capture = {39, 3}, .dtypes = f16,
        .kernel = shared});
+  // The cooperative-matrix kernel (fp16, D = 64), skipped where the device has no cooperative matrices: edge
+  // blocks of queries and keys, several key blocks of both sources, causal, views, shared sources, capture.
+  const auto cm = AttentionKernel::Coopmat;
+  add({.name = "coopmat_single", .nq = 1, .nk1 = 1, .dtypes = f16, .kernel = cm});
+  add({.name = "coopmat_odd", .nq = 333, .nk1 = 77, .nk2 = 129, .heads = 3, .w2 = 0.7f, .dtypes = f16, .kernel = cm});
+  add({.name = "coopmat_aligned_256", .nq = 256, .nk1 = 256, .heads = 2, .dtypes = f16, .kernel = cm});
+  add({.name = "coopmat_causal", .batch = 2, .nq = 150, .nk1 = 150, .nk2 = 5, .heads = 2, .causal = true, .dtypes = f16,
+       .kernel = cm});
+  add({.name = "coopmat_fused_shared_subject", .batch = 2, .nq = 77, .nk1 = 77, .nk2 = 70, .heads = 2, .kv2_shared = true,
+       .w2 = 1.6f, .fused = true, .dtypes = f16, .kernel = cm});
+  add({.name = "coopmat_large_scores", .nq = 77, .nk1 = 100, .nk2 = 29, .heads = 2, .lo = -12.f, .hi = 12.f,
+       .dtypes = f16, .kernel = cm});
+  add({.name = "coopmat_capture", .batch = 2, .nq = 77, .nk1 = 50, .nk2 = 129, .heads = 3, .w2 = 1.3f,
+       .capture = {0, 5, 76, 40, 1000}, .dtypes = f16, .kernel = cm});
   std::vector<Param> out;
   for (const auto& c : v)
     for (DType dt : c.dtypes) out.push_back({c, dt});

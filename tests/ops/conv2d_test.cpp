@@ -14,6 +14,8 @@ struct ConvCase {
   const char* name;
 };
 
+void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
+
 class Conv2dTest : public GpuTest, public ::testing::WithParamInterface<ConvCase> {};
 
 void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layout);

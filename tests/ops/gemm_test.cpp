@@ -18,6 +18,8 @@ std::string case_name(const GemmCase& c) {
          (c.batched_b ? "_bb" : "") + (c.bias ? "_bias" : "") + "_" + dtype_name(c.dt);
 }
 
+void PrintTo(const GemmCase& c, std::ostream* os) { *os << case_name(c); }
+
 class GemmTest : public GpuTest, public ::testing::WithParamInterface<GemmCase> {};
 
 void check_gemm(gpu::Context& ctx, const GemmCase& c);
