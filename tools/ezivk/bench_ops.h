@@ -28,7 +28,7 @@ struct BenchRow {
 
 struct BenchReport {
   std::string device, driver, dtype;
-  double peak_gflops = 0, peak_gbps = 0;
+  double peak_gflops = 0, peak_gemm_gflops = 0, peak_gbps = 0;
   std::vector<BenchRow> rows;
   std::string summary;
 };
