@@ -71,7 +71,7 @@ bool use_subgroup_kernel(const gpu::Context& ctx, uint32_t d, AttentionKernel k)
   const bool possible = c.min_subgroup_size == c.max_subgroup_size && c.subgroup_size >= 4 && c.subgroup_size <= 64 &&
                         c.subgroup_ballot && d <= kSubgroupMaxD;
   if (k == AttentionKernel::Subgroup && !possible)
-    fail(std::string(kOp) + ": the subgroup kernel needs a fixed subgroup size, subgroup shuffles and D <= " +
+    fail(std::string(kOp) + ": the subgroup kernel needs a fixed subgroup size, subgroup ballot (broadcast) and D <= " +
          std::to_string(kSubgroupMaxD));
   if (k != AttentionKernel::Auto) return k == AttentionKernel::Subgroup;
   return possible && c.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
