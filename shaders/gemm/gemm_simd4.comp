@@ -9,8 +9,17 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;
 layout(constant_id = 2) const uint TN = 4;
 
-layout(std430, binding = 0) readonly buffer A { STORE_VEC4 a[]; };
-layout(std430, binding = 1) readonly buffer B { STORE_VEC4 bw[]; };
+// fp16 rows are read as uvec2 (four halves in two 32-bit words): on CPU drivers every load instruction costs
+// the same per component, so 32-bit words halve the loads of an f16vec4.
+#if defined(VARIANT_F16)
+layout(std430, binding = 0) readonly buffer A { uvec2 a[]; };
+layout(std430, binding = 1) readonly buffer B { uvec2 bw[]; };
+vec4 load4(uvec2 u) { return vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y)); }
+#else
+layout(std430, binding = 0) readonly buffer A { vec4 a[]; };
+layout(std430, binding = 1) readonly buffer B { vec4 bw[]; };
+vec4 load4(vec4 v) { return v; }
+#endif
 layout(std430, binding = 2) readonly buffer Bias { STORE_T bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { STORE_T y[]; };
 
@@ -41,9 +50,9 @@ void main() {
 
   for (uint k = 0; k < K4; ++k) {
     vec4 av[TM];
-    [[unroll]] for (uint i = 0; i < TM; ++i) av[i] = vec4(a[mr[i] + k]);
+    [[unroll]] for (uint i = 0; i < TM; ++i) av[i] = load4(a[mr[i] + k]);
     [[unroll]] for (uint j = 0; j < TN; ++j) {
-      const vec4 bv = vec4(bw[nc[j] + k]);
+      const vec4 bv = load4(bw[nc[j] + k]);
       [[unroll]] for (uint i = 0; i < TM; ++i) acc[i][j] += dot(av[i], bv);
     }
   }
