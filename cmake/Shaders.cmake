@@ -11,6 +11,8 @@ function(ezivk_add_shaders target dir)
     file(RELATIVE_PATH rel "${dir}" "${comp}")
     get_filename_component(op "${rel}" DIRECTORY)
     get_filename_component(stem "${comp}" NAME_WE)
+    # The variants line is read at configure time: editing a shader must re-run the configure step.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${comp}")
     file(STRINGS "${comp}" vline REGEX "^//! variants:" LIMIT_COUNT 1)
     set(variants "")
     if(vline)

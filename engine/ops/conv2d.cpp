@@ -40,8 +40,10 @@ void conv2d(gpu::Context& ctx, gpu::Recorder& rec, const Conv2dArgs& c) {
   const bool coopmat = use_coopmat(ctx, c.x.dtype);
   const uint32_t sg = ctx.caps().subgroup_size;
   const uint32_t spec[] = {kWg, kTm, kTn}, spec_cm[] = {4 * sg, sg};
-  const auto& p = coopmat ? ctx.pipeline("conv2d/conv2d_coopmat_f16", spec_cm)
-                          : ctx.pipeline(std::string("conv2d/conv2d_simd_") + variant(c.x.dtype), spec);
+  // fp16 OHWI weights with an even Cin are read two channels per 32-bit load.
+  const bool pack = c.x.dtype == DType::F16 && ohwi && Cin % 2 == 0 && c.w.data.offset % 4 == 0;
+  const std::string simd = std::string("conv2d/conv2d_simd_") + variant(c.x.dtype) + (pack ? "_pack" : "");
+  const auto& p = coopmat ? ctx.pipeline("conv2d/conv2d_coopmat_f16", spec_cm) : ctx.pipeline(simd, spec);
   struct {
     uint32_t Cin, H, W, Cout, OH, OW, KH, KW, stride;
     int32_t pad_t, pad_l;

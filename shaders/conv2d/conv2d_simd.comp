@@ -1,5 +1,5 @@
 #version 450
-//! variants: f32 f16
+//! variants: f32 f16 f16_pack
 // 2-D convolution, NCHW, as an implicit GEMM: M = output pixels, N = output channels, K = Cin·KH·KW, the
 // input patch gathered while iterating K (no im2col buffer). Each workgroup owns TM consecutive output
 // pixels (uniform, so input reads and padding checks are scalar) and WG·TN output channels, lane t owning
@@ -13,7 +13,13 @@ layout(constant_id = 1) const uint TM = 8;
 layout(constant_id = 2) const uint TN = 4;
 
 layout(std430, binding = 0) readonly buffer X { STORE_T x[]; };
+#if defined(VARIANT_PACK)
+// OHWI fp16 weights with an even Cin, read as 32-bit words holding two input channels: CPU drivers pay per
+// load instruction, so this halves the weight loads.
+layout(std430, binding = 1) readonly buffer Wt { uint w2[]; };
+#else
 layout(std430, binding = 1) readonly buffer Wt { STORE_T w[]; };
+#endif
 layout(std430, binding = 2) readonly buffer Bias { STORE_T bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { STORE_T y[]; };
 
@@ -40,7 +46,7 @@ void main() {
     iy0[i] = int((m / p.OW) * p.stride) - p.pad_t;
     ix0[i] = int((m % p.OW) * p.stride) - p.pad_l;
   }
-  uint wrow[TN];
+  uint wrow[TN];  // element index of each lane channel's weight row
   [[unroll]] for (uint j = 0; j < TN; ++j) wrow[j] = min(n0 + j * WG, p.Cout - 1) * K;
 
   float acc[TM][TN];
@@ -62,6 +68,20 @@ void main() {
         mask[i] = inside ? 1.0 : 0.0;
       }
       const uint tap = ky * p.KW + kx;
+#if defined(VARIANT_PACK)
+      for (uint ci = 0; ci < p.Cin; ci += 2) {
+        float a0[TM], a1[TM];
+        [[unroll]] for (uint i = 0; i < TM; ++i) {
+          a0[i] = mask[i] * float(x[off[i] + ci * plane]);
+          a1[i] = mask[i] * float(x[off[i] + (ci + 1) * plane]);
+        }
+        const uint k2 = (tap * p.Cin + ci) / 2;
+        [[unroll]] for (uint j = 0; j < TN; ++j) {
+          const vec2 bv = unpackHalf2x16(w2[wrow[j] / 2 + k2]);
+          [[unroll]] for (uint i = 0; i < TM; ++i) acc[i][j] = fma(a1[i], bv.y, fma(a0[i], bv.x, acc[i][j]));
+        }
+      }
+#else
       for (uint ci = 0; ci < p.Cin; ++ci) {
         float av[TM];
         [[unroll]] for (uint i = 0; i < TM; ++i) av[i] = mask[i] * float(x[off[i] + ci * plane]);
@@ -71,6 +91,7 @@ void main() {
           [[unroll]] for (uint i = 0; i < TM; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);
         }
       }
+#endif
     }
   }
 
