@@ -48,13 +48,6 @@ std::string version_string(uint32_t v) {
          std::to_string(VK_API_VERSION_PATCH(v));
 }
 
-uint64_t DeviceCaps::device_local_bytes() const {
-  uint64_t total = 0;
-  for (const auto& h : heaps)
-    if (h.device_local) total += h.size;
-  return total;
-}
-
 bool DeviceCaps::has_coopmat_f16_16x16x16_f32() const {
   for (const auto& s : coopmat_shapes)
     if (s.subgroup_scope && s.m == 16 && s.n == 16 && s.k == 16 && s.a == ScalarType::F16 && s.b == ScalarType::F16 &&

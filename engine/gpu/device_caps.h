@@ -44,7 +44,6 @@ struct DeviceCaps {
   std::vector<CoopMatShape> coopmat_shapes;
   uint8_t pipeline_cache_uuid[VK_UUID_SIZE] = {};
 
-  uint64_t device_local_bytes() const;
   // A 16×16×16 fp16×fp16→fp32 subgroup shape, the one our cooperative-matrix kernels are written for.
   bool has_coopmat_f16_16x16x16_f32() const;
 };

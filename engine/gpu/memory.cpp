@@ -93,9 +93,9 @@ Arena::Arena(Context& ctx, std::string name, uint64_t capacity, MemoryUse use)
   vk_check(vkBindBufferMemory(dev, buf, mem, 0), "binding arena memory");
 
   const auto flags = mp.memoryTypes[type].propertyFlags;
-  coherent_ = (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
+  const bool coherent = (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
   const bool map = (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
-                   (use != MemoryUse::Device || (coherent_ && !ctx.staging_only()));
+                   (use != MemoryUse::Device || (coherent && !ctx.staging_only()));
   if (map) {
     void* p = nullptr;
     vk_check(vkMapMemory(dev, mem, 0, VK_WHOLE_SIZE, 0, &p), ("mapping arena '" + name_ + "'").c_str());

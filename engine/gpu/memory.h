@@ -50,7 +50,6 @@ class Arena {
   uint64_t used() const { return used_; }
   uint64_t peak() const { return peak_; }
   bool host_visible() const { return mapped_ != nullptr; }
-  bool host_coherent() const { return coherent_; }
   VkDeviceMemory memory() const { return memory_.get(); }
 
  private:
@@ -59,7 +58,6 @@ class Arena {
   Handle<VkDeviceMemory> memory_;
   Handle<VkBuffer> buffer_;
   std::byte* mapped_ = nullptr;
-  bool coherent_ = true;
 };
 
 std::string format_bytes(uint64_t bytes);

@@ -10,12 +10,11 @@ namespace {
 
 // Opcodes and enums from the SPIR-V specification (unified1).
 enum : uint32_t {
-  OpExecutionMode = 16, OpTypeInt = 21, OpTypeFloat = 22, OpTypeVector = 23, OpTypeMatrix = 24,
+  OpTypeInt = 21, OpTypeFloat = 22, OpTypeVector = 23, OpTypeMatrix = 24,
   OpTypeArray = 28, OpTypeStruct = 30, OpTypePointer = 32, OpConstant = 43, OpVariable = 59,
   OpDecorate = 71, OpMemberDecorate = 72,
   DecorationArrayStride = 6, DecorationBinding = 33, DecorationDescriptorSet = 34, DecorationOffset = 35,
   StorageUniformConstant = 0, StorageUniform = 2, StoragePushConstant = 9, StorageStorageBuffer = 12,
-  ExecutionModeLocalSize = 17,
 };
 
 struct Type {
@@ -43,10 +42,6 @@ ShaderInterface reflect(std::span<const uint32_t> w, const std::string& name) {
     const uint32_t* a = &w[i + 1];
     const uint32_t n = count - 1;
     switch (op) {
-      case OpExecutionMode:
-        if (n >= 5 && a[1] == ExecutionModeLocalSize)
-          for (int k = 0; k < 3; ++k) out.local_size[k] = a[2 + k];
-        break;
       case OpTypeInt: case OpTypeFloat: case OpTypeVector: case OpTypeMatrix:
       case OpTypeArray: case OpTypeStruct: case OpTypePointer:
         if (n >= 1) types[a[0]] = {op, std::vector<uint32_t>(a + 1, a + n)};

@@ -11,7 +11,6 @@ namespace ezivk::gpu {
 struct ShaderInterface {
   std::vector<uint32_t> storage_bindings;  // sorted, set 0
   uint32_t push_constant_bytes = 0;
-  uint32_t local_size[3] = {1, 1, 1};       // literal sizes; 0 where a specialization constant sets it
 };
 
 // Throws Error (naming `name`) on malformed SPIR-V or on interfaces the engine does not use
