@@ -12,6 +12,8 @@ struct UsageError : std::runtime_error {
 
 int devices(const std::vector<std::string>& args);
 int bench(const std::vector<std::string>& args);
+int inspect(const std::vector<std::string>& args);
+int tokenize(const std::vector<std::string>& args);
 
 bool env_validation();
 

@@ -15,7 +15,9 @@ void usage(FILE* f) {
       "\n"
       "commands:\n"
       "  devices [--json]          list Vulkan devices and what they offer (fp16, subgroups, cooperative matrices)\n"
-      "  bench ops [options]       time the kernels on SD2.1-base shapes (see `ezivk bench --help`)\n"
+      "  inspect MODEL_DIR         check a diffusers folder; parameters, dtypes, device memory needed\n"
+      "  tokenize [--model DIR] P  the CLIP token ids and pieces of a prompt\n"
+      "  bench ops|unet|vae|text   time the kernels or whole models (see `ezivk bench --help`)\n"
       "\n"
       "global environment:\n"
       "  EZIVK_DEVICE=N|name       pick a device by index or name substring (default: the best GPU)\n"
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "devices") return ezivk::cli::devices(args);
     if (cmd == "bench") return ezivk::cli::bench(args);
+    if (cmd == "inspect") return ezivk::cli::inspect(args);
+    if (cmd == "tokenize") return ezivk::cli::tokenize(args);
     std::fprintf(stderr, "ezivk: unknown command '%s'\n\n", cmd.c_str());
     usage(stderr);
     return 2;

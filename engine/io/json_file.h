@@ -1,0 +1,44 @@
+#pragma once
+// JSON files from model folders (config.json, model_index.json, ...): parse errors and wrong or missing keys
+// become one Error naming the file, the key and what was expected.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+#include <nlohmann/json.hpp>
+
+namespace ezivk::io {
+
+class JsonFile {
+ public:
+  // Reads and parses; Error "<path>: not valid JSON: ..." or "<path>: cannot read ..." otherwise.
+  // The top level must be an object.
+  explicit JsonFile(const std::filesystem::path& path);
+  JsonFile(std::filesystem::path path, nlohmann::json j);  // for tests
+  const std::filesystem::path& path() const { return path_; }
+  const nlohmann::json& json() const { return j_; }
+  bool has(const std::string& key) const;  // present and not null
+
+  // Typed getters: absent or null -> the default (or Error "<path>: missing key 'k'" for the required forms);
+  // wrong type -> Error "<path>: 'k' must be <type>, got <json>".
+  int64_t integer(const std::string& key) const;
+  int64_t integer(const std::string& key, int64_t def) const;
+  double number(const std::string& key) const;
+  double number(const std::string& key, double def) const;
+  bool boolean(const std::string& key, bool def) const;
+  std::string string(const std::string& key) const;
+  std::string string(const std::string& key, const std::string& def) const;
+  std::vector<int64_t> int_list(const std::string& key) const;
+  std::vector<std::string> string_list(const std::string& key) const;
+  // A number or a list of numbers (attention_head_dim): a number is repeated `n` times; a list must have n.
+  std::vector<int64_t> int_or_list(const std::string& key, size_t n, std::optional<int64_t> def = std::nullopt) const;
+  // Error "<path>: '<key>' = <value> is not supported (expected one of: a, b)".
+  [[noreturn]] void bad_value(const std::string& key, const std::string& expected) const;
+
+ private:
+  std::filesystem::path path_;
+  nlohmann::json j_;
+};
+
+}  // namespace ezivk::io

@@ -1,0 +1,209 @@
+#include "engine/models/graph.h"
+
+#include <algorithm>
+
+#include "engine/gpu/error.h"
+#include "engine/io/npy.h"
+#include "engine/ops/concat_channels.h"
+#include "engine/ops/embedding.h"
+#include "engine/ops/geglu.h"
+#include "engine/ops/gemm.h"
+#include "engine/ops/group_norm.h"
+#include "engine/ops/layer_norm.h"
+#include "engine/ops/timestep_embedding.h"
+#include "engine/ops/transpose.h"
+#include "engine/ops/upsample_nearest2x.h"
+#include "engine/util/half.h"
+
+namespace ezivk::models {
+
+uint64_t OffsetPool::alloc(uint64_t bytes) {
+  const uint64_t size = std::max<uint64_t>(align_, (bytes + align_ - 1) / align_ * align_);
+  uint64_t off = end_;
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    if (it->second < size) continue;
+    off = it->first;
+    const uint64_t left = it->second - size;
+    free_.erase(it);
+    if (left) free_[off + size] = left;
+    break;
+  }
+  if (off == end_) end_ += size;
+  in_use_ += size;
+  peak_ = std::max(peak_, end_);
+  return off;
+}
+
+void OffsetPool::release(uint64_t offset, uint64_t bytes) {
+  const uint64_t size = std::max<uint64_t>(align_, (bytes + align_ - 1) / align_ * align_);
+  in_use_ -= size;
+  auto [it, inserted] = free_.emplace(offset, size);
+  if (!inserted) fail("activation pool: the range at offset " + std::to_string(offset) + " was released twice");
+  auto next = std::next(it);
+  if (next != free_.end() && it->first + it->second == next->first) {
+    it->second += next->second;
+    free_.erase(next);
+  }
+  if (it != free_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      free_.erase(it);
+      it = prev;
+    }
+  }
+  // The top block returns to the unallocated end, so a later big tensor is not forced past it.
+  if (it->first + it->second == end_) {
+    end_ = it->first;
+    free_.erase(it);
+  }
+}
+
+Act& Act::operator=(Act&& o) noexcept {
+  if (this != &o) {
+    reset();
+    g_ = o.g_;
+    t_ = std::move(o.t_);
+    off_ = o.off_;
+    bytes_ = o.bytes_;
+    o.g_ = nullptr;
+  }
+  return *this;
+}
+
+void Act::reset() {
+  if (g_) g_->release(off_, bytes_);
+  g_ = nullptr;
+}
+
+Tensor Act::view(std::vector<int64_t> shape) const {
+  Tensor v{t_.data, t_.dtype, std::move(shape)};
+  if (v.numel() != t_.numel())
+    fail("activation view " + ops::shape_string(v.shape) + " does not have the " + std::to_string(t_.numel()) +
+         " elements of " + ops::shape_string(t_.shape));
+  return v;
+}
+
+Graph::Graph(gpu::Context& ctx, DType dtype) : ctx_(&ctx), dtype_(dtype), pool_(std::max<uint64_t>(256, ctx.storage_alignment())) {}
+
+Graph Graph::planning(gpu::Context& ctx, DType dtype) { return Graph(ctx, dtype); }
+
+Graph::Graph(gpu::Context& ctx, gpu::Recorder& rec, gpu::Slice memory, DType dtype, const DumpOptions* dump)
+    : ctx_(&ctx), rec_(&rec), memory_(memory), dtype_(dtype), pool_(std::max<uint64_t>(256, ctx.storage_alignment())),
+      dump_(dump) {}
+
+Act Graph::alloc(std::vector<int64_t> shape, DType dtype) {
+  Act a;
+  a.g_ = this;
+  a.t_ = Tensor{{}, dtype, std::move(shape)};
+  a.bytes_ = std::max<uint64_t>(a.t_.bytes(), 4);
+  a.off_ = pool_.alloc(a.bytes_);
+  if (!planning()) {
+    if (a.off_ + a.bytes_ > memory_.size)
+      fail("activation memory: " + gpu::format_bytes(memory_.size) + " planned, but this forward needs more (" +
+           gpu::format_bytes(a.off_ + a.bytes_) + "); the plan and the run took different paths");
+    a.t_.data = memory_.sub(a.off_, a.t_.bytes());
+  }
+  return a;
+}
+
+void Graph::dump(const std::string& name, const Tensor& t) {
+  if (!dumping()) return;
+  if (!dump_->prefixes.empty() &&
+      std::none_of(dump_->prefixes.begin(), dump_->prefixes.end(),
+                   [&](const std::string& p) { return name.compare(0, p.size(), p) == 0; }))
+    return;
+  rec_->submit_and_wait();
+  const auto v = download_floats(*ctx_, t);
+  io::write_npy_f32(dump_->dir / (name + ".npy"), t.shape, v.data());
+}
+
+void Graph::linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, const Tensor& y) {
+  if (!planning()) ops::linear(*ctx_, *rec_, x, w, bias, y);
+}
+
+void Graph::linear_strided(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, const Tensor& y,
+                           uint32_t ldy) {
+  if (planning()) return;
+  const int64_t K = x.dim(-1), M = x.numel() / K, N = w.dim(0);
+  ops::gemm(*ctx_, *rec_, {{x.data, x.dtype, {M, K}}, w, bias, {y.data, y.dtype, {M, N}}, 0, ldy});
+}
+
+void Graph::conv2d(const ops::Conv2dArgs& a) {
+  if (!planning()) ops::conv2d(*ctx_, *rec_, a);
+}
+
+void Graph::group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& y, uint32_t groups,
+                       float eps, bool silu) {
+  if (!planning()) ops::group_norm(*ctx_, *rec_, x, gamma, beta, y, groups, eps, silu);
+}
+
+void Graph::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& y, float eps) {
+  if (!planning()) ops::layer_norm(*ctx_, *rec_, x, gamma, beta, y, eps);
+}
+
+void Graph::activation(ops::Activation kind, const Tensor& x, const Tensor& y) {
+  if (!planning()) ops::activation(*ctx_, *rec_, kind, x, y);
+}
+
+void Graph::geglu(const Tensor& x, const Tensor& y) {
+  if (!planning()) ops::geglu(*ctx_, *rec_, x, y);
+}
+
+void Graph::add(const Tensor& a, const Tensor& b, const Tensor& out, const ops::AddLayout& layout, float alpha) {
+  if (!planning()) ops::add(*ctx_, *rec_, a, b, out, layout, alpha);
+}
+
+void Graph::add(const Tensor& a, const Tensor& b, const Tensor& out, float alpha) {
+  if (!planning()) ops::add(*ctx_, *rec_, a, b, out, alpha);
+}
+
+void Graph::transpose(const Tensor& x, const Tensor& y) {
+  if (!planning()) ops::transpose(*ctx_, *rec_, x, y);
+}
+
+void Graph::upsample_nearest2x(const Tensor& x, const Tensor& y) {
+  if (!planning()) ops::upsample_nearest2x(*ctx_, *rec_, x, y);
+}
+
+void Graph::concat_channels(const Tensor& a, const Tensor& b, const Tensor& y) {
+  if (!planning()) ops::concat_channels(*ctx_, *rec_, a, b, y);
+}
+
+void Graph::timestep_embedding(const Tensor& t, const Tensor& y, bool flip_sin_to_cos, float shift) {
+  if (!planning()) ops::timestep_embedding(*ctx_, *rec_, t, y, flip_sin_to_cos, shift);
+}
+
+void Graph::embedding(const gpu::Slice& ids, uint32_t count, const Tensor& table, const Tensor& y) {
+  if (!planning()) ops::embedding(*ctx_, *rec_, ids, count, table, y);
+}
+
+void Graph::attention(const ops::AttentionArgs& a) {
+  if (!planning()) ops::attention(*ctx_, *rec_, a);
+}
+
+void upload_floats(gpu::Context& ctx, const Tensor& t, std::span<const float> values) {
+  if (int64_t(values.size()) != t.numel())
+    fail("upload: " + std::to_string(values.size()) + " values for a tensor of shape " + ops::shape_string(t.shape));
+  if (t.dtype == DType::F32) {
+    ctx.upload(t.data, values.data(), values.size() * 4);
+    return;
+  }
+  std::vector<uint16_t> h(values.size());
+  for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(values[i]);
+  ctx.upload(t.data, h.data(), h.size() * 2);
+}
+
+std::vector<float> download_floats(gpu::Context& ctx, const Tensor& t) {
+  std::vector<float> out(size_t(t.numel()));
+  if (t.dtype == DType::F32) {
+    ctx.download(t.data, out.data(), out.size() * 4);
+    return out;
+  }
+  std::vector<uint16_t> h(out.size());
+  ctx.download(t.data, h.data(), h.size() * 2);
+  for (size_t i = 0; i < h.size(); ++i) out[i] = half_to_float(h[i]);
+  return out;
+}
+
+}  // namespace ezivk::models

@@ -1,0 +1,34 @@
+#include "engine/models/graph_runner.h"
+
+namespace ezivk::models {
+
+GraphRunner::GraphRunner(gpu::Context& ctx, std::string name, bool timing)
+    : ctx_(ctx), name_(std::move(name)), rec_(ctx, timing) {}
+
+uint64_t GraphRunner::plan(DType dtype, const std::function<Act(Graph&)>& forward) {
+  Graph g = Graph::planning(ctx_, dtype);
+  {
+    Act out = forward(g);
+  }
+  return g.peak();
+}
+
+Tensor GraphRunner::run(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump) {
+  const uint64_t need = std::max<uint64_t>(plan(dtype, forward), 256);
+  if (!arena_ || arena_->capacity() < need) {
+    arena_.reset();  // free the old one first: peak device memory is what users budget
+    arena_ = std::make_unique<gpu::Arena>(ctx_, name_ + " activations", need, gpu::MemoryUse::Device);
+  }
+  arena_->reset();
+  const gpu::Slice mem = arena_->alloc(need, 256);
+  Graph g(ctx_, rec_, mem, dtype, dump);
+  Tensor result;
+  {
+    Act out = forward(g);
+    result = out.t();
+  }
+  rec_.submit_and_wait();
+  return result;
+}
+
+}  // namespace ezivk::models

@@ -1,0 +1,32 @@
+#pragma once
+// Runs a model forward: plans it (planning-mode Graph) to learn its activation peak, keeps an arena of at least
+// that size, records the forward for real and submits it. The arena is reused by later runs and grows only when a
+// bigger plan needs it.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/models/graph.h"
+
+namespace ezivk::models {
+
+class GraphRunner {
+ public:
+  GraphRunner(gpu::Context& ctx, std::string name, bool timing = false);
+
+  // Plans, records and submits `forward`; waits. The returned tensor stays valid until the next run.
+  Tensor run(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump = nullptr);
+  // Plans only: the activation bytes `forward` needs.
+  uint64_t plan(DType dtype, const std::function<Act(Graph&)>& forward);
+
+  uint64_t activation_bytes() const { return arena_ ? arena_->capacity() : 0; }
+  gpu::Recorder& recorder() { return rec_; }
+
+ private:
+  gpu::Context& ctx_;
+  std::string name_;
+  gpu::Recorder rec_;
+  std::unique_ptr<gpu::Arena> arena_;
+};
+
+}  // namespace ezivk::models

@@ -1,0 +1,118 @@
+// The UNet against golden tensors from the independent PyTorch reference (tools/fixtures/sd_reference.py) on the
+// tiny random-weight folders: final output and every block boundary, fp32 and fp16, two latent sizes.
+#include "engine/models/unet2d_condition.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "engine/io/npy.h"
+#include "engine/models/component.h"
+#include "engine/models/graph_runner.h"
+#include "support/gpu_fixture.h"
+#include "tests/models/golden.h"
+
+namespace ezivk::test {
+namespace {
+
+namespace fs = std::filesystem;
+using models::Act;
+using models::Graph;
+using ops::Tensor;
+
+struct UNetCase {
+  std::string model, res;
+  DType dtype;
+};
+
+class UNetGolden : public GpuTest, public ::testing::WithParamInterface<UNetCase> {};
+
+TEST_P(UNetGolden, MatchesReferenceAtEveryBlock) {
+  const auto& p = GetParam();
+  if (p.dtype == DType::F16 && !ctx().fp16()) GTEST_SKIP() << "no fp16 on this device";
+  const models::ModelFolder folder(model_dir(p.model));
+  auto unet = models::load_component<models::UNet2DConditionModel, models::UNetConfig>(folder, "unet", &ctx(), p.dtype);
+  EXPECT_TRUE(unet.report.unused.empty()) << "unused tensor " << unet.report.unused.front();
+
+  const std::string pre = "unet_" + p.res + "_";
+  const auto sample = load_golden(p.model, pre + "sample.npy");
+  const auto timestep = load_golden(p.model, pre + "timestep.npy");
+  const auto context = load_golden(p.model, pre + "context.npy");
+  const DeviceTensor xd(ctx(), sample.shape, p.dtype, sample.values);
+  const DeviceTensor td(ctx(), timestep.shape, DType::F32, timestep.values);
+  const DeviceTensor cd(ctx(), context.shape, p.dtype, context.values);
+  const Tensor &x = xd.tensor(), &t = td.tensor(), &c = cd.tensor();
+
+  const ScratchDir dump_dir("unet_dump");
+  const models::DumpOptions dump{dump_dir.path(), {}};
+  models::GraphRunner runner(ctx(), "unet test");
+  const Tensor out = runner.run(p.dtype, [&](Graph& g) { return unet.model->forward(g, x, t, c); }, &dump);
+
+  const double tol = golden_tolerance(p.dtype);
+  const auto want = load_golden(p.model, pre + "out.npy");
+  EXPECT_EQ(out.shape, want.shape);
+  EXPECT_LE(relative_l2(models::download_floats(ctx(), out), want.values), tol) << "unet output";
+  // Block boundaries: the first failing one locates a divergence.
+  int compared = 0;
+  for (auto& e : fs::directory_iterator(dump_dir.path())) {
+    const std::string name = e.path().stem().string();  // unet.down_blocks.0
+    const std::string gold = pre + name.substr(5) + ".npy";  // unet_r0_down_blocks.0.npy
+    if (!fs::exists(golden_dir(p.model) / gold)) continue;
+    const auto got = io::read_npy(e.path());
+    const auto ref = load_golden(p.model, gold);
+    EXPECT_EQ(got.shape, ref.shape) << name;
+    EXPECT_LE(relative_l2(got.as_f32(), ref.values), tol) << name;
+    ++compared;
+  }
+  // time_emb, conv_in, out, mid and every down/up block.
+  const int64_t levels = int64_t(unet.config.levels());
+  EXPECT_EQ(compared, 4 + 2 * levels);
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, UNetGolden,
+                         ::testing::Values(UNetCase{"sd2-tiny", "r0", DType::F32}, UNetCase{"sd2-tiny", "r1", DType::F32},
+                                           UNetCase{"sd2-tiny", "r0", DType::F16}, UNetCase{"sd2-tiny", "r1", DType::F16},
+                                           UNetCase{"sd1-tiny", "r0", DType::F32}, UNetCase{"sd1-tiny", "r1", DType::F32},
+                                           UNetCase{"sd1-tiny", "r1", DType::F16}),
+                         [](const auto& info) {
+                           std::string m = info.param.model;
+                           for (auto& ch : m)
+                             if (ch == '-') ch = '_';
+                           return m + "_" + info.param.res + "_" + dtype_name(info.param.dtype);
+                         });
+
+using UNetLoadErrors = GpuTest;
+
+// The planned activation memory is what the run uses: the plan and the run take the same path.
+TEST_F(UNetLoadErrors, PlanMatchesRunAndSizeIsChecked) {
+  const models::ModelFolder folder(model_dir("sd2-tiny"));
+  auto unet = models::load_component<models::UNet2DConditionModel, models::UNetConfig>(folder, "unet", &ctx(), DType::F32);
+  gpu::Arena inputs(ctx(), "unet inputs", 1 << 20, gpu::MemoryUse::Device);
+  const Tensor x{inputs.alloc(2 * 4 * 6 * 8 * 4), DType::F32, {2, 4, 6, 8}};
+  const Tensor t{inputs.alloc(8), DType::F32, {2}};
+  const Tensor c{inputs.alloc(2 * 77 * 32 * 4), DType::F32, {2, 77, 32}};
+  models::GraphRunner runner(ctx(), "unet test");
+  try {  // 6 is not a multiple of the 4x total downsampling
+    runner.run(DType::F32, [&](Graph& g) { return unet.model->forward(g, x, t, c); });
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("multiple of 4"), std::string::npos) << e.what();
+  }
+}
+
+TEST(UNetDryLoad, CountsParametersWithoutTheDevice) {
+  const models::ModelFolder folder(model_dir("sd2-tiny"));
+  auto dry = models::load_component<models::UNet2DConditionModel, models::UNetConfig>(folder, "unet", nullptr, DType::F16);
+  int64_t stored = 0;
+  {
+    io::SafetensorsFile f(folder.weights("unet").at(0));
+    for (auto& t : f.tensors()) stored += t.numel();
+    EXPECT_EQ(dry.report.tensors, int64_t(f.tensors().size()));
+  }
+  EXPECT_EQ(dry.report.parameters, stored);
+  EXPECT_TRUE(dry.report.unused.empty());
+}
+
+}  // namespace
+}  // namespace ezivk::test
