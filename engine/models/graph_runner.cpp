@@ -14,6 +14,12 @@ uint64_t GraphRunner::plan(DType dtype, const std::function<Act(Graph&)>& forwar
 }
 
 Tensor GraphRunner::run(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump) {
+  const Tensor out = record(dtype, forward, dump);
+  rec_.submit_and_wait();
+  return out;
+}
+
+Tensor GraphRunner::record(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump) {
   const uint64_t need = std::max<uint64_t>(plan(dtype, forward), 256);
   if (!arena_ || arena_->capacity() < need) {
     arena_.reset();  // free the old one first: peak device memory is what users budget
@@ -27,7 +33,6 @@ Tensor GraphRunner::run(DType dtype, const std::function<Act(Graph&)>& forward, 
     Act out = forward(g);
     result = out.t();
   }
-  rec_.submit_and_wait();
   return result;
 }
 

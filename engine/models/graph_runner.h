@@ -16,6 +16,9 @@ class GraphRunner {
 
   // Plans, records and submits `forward`; waits. The returned tensor stays valid until the next run.
   Tensor run(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump = nullptr);
+  // Plans and records `forward` without submitting, so the caller can record more work (a scheduler step) into
+  // recorder() before submitting. The returned tensor stays valid until the next record/run.
+  Tensor record(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump = nullptr);
   // Plans only: the activation bytes `forward` needs.
   uint64_t plan(DType dtype, const std::function<Act(Graph&)>& forward);
 

@@ -39,7 +39,9 @@ void EulerScheduler::set_timesteps(int n) {
   if (config_.use_karras_sigmas) {
     sig = karras_sigmas(sig.back(), sig.front(), n);
     const std::vector<float> log_train = log_f32(train);
-    for (size_t k = 0; k < sig.size(); ++k) ts[k] = static_cast<float>(sigma_to_t(sig[k], log_train));
+    // n Karras sigmas even where numpy's arange gave the trailing grid n + 1 entries.
+    ts.clear();
+    for (double s : sig) ts.push_back(static_cast<float>(sigma_to_t(s, log_train)));
   }
   sigmas_.assign(sig.begin(), sig.end());
   sigmas_.push_back(config_.final_sigma_zero ? 0.0f : train[0]);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "engine/models/component.h"
 #include "engine/models/graph_runner.h"
 #include "engine/models/model_folder.h"
@@ -19,6 +21,7 @@ std::filesystem::path text_weights(const std::string& model) {
   return model_dir(model) / "text_encoder" / "model.safetensors";
 }
 
+// The text encoder from a folder's config and an explicit weights file (the broken copies of the error tests).
 struct LoadedText {
   models::ClipTextConfig config;
   models::SafetensorsSource source;

@@ -113,6 +113,15 @@ TEST(DDIMScheduler, RejectsWhatItCannotRun) {
   EXPECT_THROW(s.set_timesteps(0), Error);
   EXPECT_THROW(s.set_timesteps(1001), Error);
   EXPECT_THROW(s.set_timesteps(1000), Error);  // leading + steps_offset 1 reaches t = 1000
+  {
+    // numpy's arange(1000, 0, -1000/61) has 62 entries, the last rounding to t = -1, which diffusers would
+    // read as alphas_cumprod[-1] (the last one): refused here.
+    auto j = sd2_config();
+    j["timestep_spacing"] = "trailing";
+    DDIMScheduler trailing(SchedulerConfig::from_json(j, "sd2"));
+    EXPECT_THROW(trailing.set_timesteps(61), Error);
+    EXPECT_NO_THROW(trailing.set_timesteps(60));
+  }
   EXPECT_THROW(s.step_coefficients(0), Error);  // before set_timesteps
   s.set_timesteps(5);
   EXPECT_THROW(s.step_coefficients(5), Error);

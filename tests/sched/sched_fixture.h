@@ -78,8 +78,8 @@ inline void check_grids(SchedulerKind kind, const nlohmann::json& doc, double si
     for (size_t k = 0; k < want.size(); ++k) {
       if (want[k] == std::floor(want[k]))
         EXPECT_EQ(s->timesteps()[k], want[k]) << what << " t[" << k << "]";
-      else  // Karras timesteps come from logs of float32 sigmas: a few ulp
-        EXPECT_NEAR(s->timesteps()[k], want[k], 1e-5 * want[k]) << what << " t[" << k << "]";
+      else  // Karras timesteps come from float32 logs (numpy's SIMD log vs libm's logf differ by an ulp)
+        EXPECT_NEAR(s->timesteps()[k], want[k], 1e-4) << what << " t[" << k << "]";
     }
     EXPECT_NEAR(s->init_noise_sigma(), g["init_noise_sigma"].get<double>(), 1e-6 * g["init_noise_sigma"].get<double>())
         << what;
@@ -109,7 +109,7 @@ inline void check_trajectories(SchedulerKind kind, const nlohmann::json& doc, do
     s->set_timesteps(c["steps"].get<int>());
     const auto ts = floats(c["timesteps"]);
     ASSERT_EQ(static_cast<size_t>(s->num_steps()), ts.size()) << name;
-    for (size_t k = 0; k < ts.size(); ++k) EXPECT_NEAR(s->timesteps()[k], ts[k], 1e-5 * ts[k]) << name << " t[" << k << "]";
+    for (size_t k = 0; k < ts.size(); ++k) EXPECT_NEAR(s->timesteps()[k], ts[k], 1e-4) << name << " t[" << k << "]";
     std::vector<float> x = floats(c["sample0"]);
     for (int i = 0; i < s->num_steps(); ++i) {
       const auto k = static_cast<size_t>(i);

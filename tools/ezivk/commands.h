@@ -3,6 +3,10 @@
 #include <string>
 #include <vector>
 
+namespace ezivk::gpu {
+class Context;
+}
+
 namespace ezivk::cli {
 
 // Bad command-line arguments: printed with the command's name, exit status 2.
@@ -14,6 +18,12 @@ int devices(const std::vector<std::string>& args);
 int bench(const std::vector<std::string>& args);
 int inspect(const std::vector<std::string>& args);
 int tokenize(const std::vector<std::string>& args);
+int forward(const std::vector<std::string>& args);
+// `bench unet|vae|text` (args[0] names the model part), dispatched from bench().
+int bench_models(const std::vector<std::string>& args);
+
+// Error naming the first message when the validation layer (EZIVK_VALIDATION=1) reported anything.
+void fail_on_validation_messages(gpu::Context& ctx);
 
 bool env_validation();
 

@@ -17,6 +17,8 @@ void usage(FILE* f) {
       "  devices [--json]          list Vulkan devices and what they offer (fp16, subgroups, cooperative matrices)\n"
       "  inspect MODEL_DIR         check a diffusers folder; parameters, dtypes, device memory needed\n"
       "  tokenize [--model DIR] P  the CLIP token ids and pieces of a prompt\n"
+      "  forward unet|text|vae-encode|vae-decode --model DIR\n"
+      "                            one forward on .npy inputs; --dump DIR writes every block's output\n"
       "  bench ops|unet|vae|text   time the kernels or whole models (see `ezivk bench --help`)\n"
       "\n"
       "global environment:\n"
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return ezivk::cli::bench(args);
     if (cmd == "inspect") return ezivk::cli::inspect(args);
     if (cmd == "tokenize") return ezivk::cli::tokenize(args);
+    if (cmd == "forward") return ezivk::cli::forward(args);
     std::fprintf(stderr, "ezivk: unknown command '%s'\n\n", cmd.c_str());
     usage(stderr);
     return 2;
