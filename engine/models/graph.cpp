@@ -12,6 +12,7 @@
 #include "engine/ops/layer_norm.h"
 #include "engine/ops/timestep_embedding.h"
 #include "engine/ops/transpose.h"
+#include "engine/ops/upsample_nearest.h"
 #include "engine/ops/upsample_nearest2x.h"
 #include "engine/util/half.h"
 
@@ -164,6 +165,10 @@ void Graph::transpose(const Tensor& x, const Tensor& y) {
 
 void Graph::upsample_nearest2x(const Tensor& x, const Tensor& y) {
   if (!planning()) ops::upsample_nearest2x(*ctx_, *rec_, x, y);
+}
+
+void Graph::upsample_nearest(const Tensor& x, const Tensor& y) {
+  if (!planning()) ops::upsample_nearest(*ctx_, *rec_, x, y);
 }
 
 void Graph::concat_channels(const Tensor& a, const Tensor& b, const Tensor& y) {

@@ -108,6 +108,7 @@ class Graph {
   void add(const Tensor& a, const Tensor& b, const Tensor& out, float alpha = 1.f);
   void transpose(const Tensor& x, const Tensor& y);
   void upsample_nearest2x(const Tensor& x, const Tensor& y);
+  void upsample_nearest(const Tensor& x, const Tensor& y);
   void concat_channels(const Tensor& a, const Tensor& b, const Tensor& y);
   void timestep_embedding(const Tensor& t, const Tensor& y, bool flip_sin_to_cos, float shift);
   void embedding(const gpu::Slice& ids, uint32_t count, const Tensor& table, const Tensor& y);

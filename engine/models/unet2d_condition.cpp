@@ -78,12 +78,8 @@ Act UNet2DConditionModel::forward(Graph& g, const Tensor& sample, const Tensor& 
                                   const BlockHooks* hooks) const {
   const auto& c = cfg_;
   const int64_t B = sample.dim(0), H = sample.dim(2), W = sample.dim(3);
-  const int64_t f = c.downsampling();
   if (sample.rank() != 4 || sample.dim(1) != c.in_channels)
     fail("unet: sample must be [B, " + std::to_string(c.in_channels) + ", H, W], got " + ops::shape_string(sample.shape));
-  if (H % f || W % f)
-    fail("unet: the latent size " + std::to_string(H) + "x" + std::to_string(W) + " must be a multiple of " +
-         std::to_string(f) + " (the UNet downsamples " + std::to_string(c.levels() - 1) + " times)");
   if (context.rank() != 3 || context.dim(0) != B || context.dim(2) != c.cross_attention_dim)
     fail("unet: context must be [" + std::to_string(B) + ", tokens, " + std::to_string(c.cross_attention_dim) +
          "], got " + ops::shape_string(context.shape));
@@ -139,8 +135,11 @@ Act UNet2DConditionModel::forward(Graph& g, const Tensor& sample, const Tensor& 
       if (!b.attentions.empty()) h = b.attentions[j].forward(g, h, context, hooks);
     }
     if (b.upsampler) {
-      Act up = g.alloc({B, h.dim(1), 2 * h.dim(2), 2 * h.dim(3)});
-      g.upsample_nearest2x(h, up);
+      // The next skip's size: 2x unless a stride-2 conv rounded an odd size up on the way down.
+      const int64_t oh = skips.back().dim(2), ow = skips.back().dim(3);
+      Act up = g.alloc({B, h.dim(1), oh, ow});
+      if (oh == 2 * h.dim(2) && ow == 2 * h.dim(3)) g.upsample_nearest2x(h, up);
+      else g.upsample_nearest(h, up);
       h.reset();
       h = conv(g, *b.upsampler, up);
     }

@@ -17,7 +17,8 @@ class UNet2DConditionModel {
  public:
   UNet2DConditionModel(const UNetConfig& config, WeightStore& ws);
 
-  // sample [B, in, H, W] (H, W multiples of config.downsampling()), timesteps f32 [B], context [B, Nc, cross]
+  // sample [B, in, H, W] (any size; where it does not divide by config.downsampling() each upsampler resizes to
+  // its skip's size, as diffusers does), timesteps f32 [B], context [B, Nc, cross]
   // -> [B, out, H, W]. Dump points: unet.time_emb, unet.conv_in, unet.down_blocks.i, unet.mid_block,
   // unet.up_blocks.i, unet.out.
   Act forward(Graph& g, const Tensor& sample, const Tensor& timesteps, const Tensor& context,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cmath>
 #include <map>
 
 #include "engine/io/npy.h"
@@ -84,20 +85,28 @@ INSTANTIATE_TEST_SUITE_P(TinyModels, UNetGolden,
 
 using UNetLoadErrors = GpuTest;
 
-// The planned activation memory is what the run uses: the plan and the run take the same path.
-TEST_F(UNetLoadErrors, PlanMatchesRunAndSizeIsChecked) {
+// The planned activation memory is what the run uses (the plan and the run take the same path), for a latent
+// whose size does not divide by the UNet's 4x downsampling (upsamplers then resize to each skip's size).
+TEST_F(UNetLoadErrors, PlanMatchesRunAtSizesThatDoNotDivide) {
   const models::ModelFolder folder(model_dir("sd2-tiny"));
   auto unet = models::load_component<models::UNet2DConditionModel, models::UNetConfig>(folder, "unet", &ctx(), DType::F32);
-  gpu::Arena inputs(ctx(), "unet inputs", 1 << 20, gpu::MemoryUse::Device);
-  const Tensor x{inputs.alloc(2 * 4 * 6 * 8 * 4), DType::F32, {2, 4, 6, 8}};
-  const Tensor t{inputs.alloc(8), DType::F32, {2}};
-  const Tensor c{inputs.alloc(2 * 77 * 32 * 4), DType::F32, {2, 77, 32}};
+  const DeviceTensor x(ctx(), {2, 4, 6, 10}, DType::F32, random_floats(2 * 4 * 6 * 10, 1));
+  const DeviceTensor t(ctx(), {2}, DType::F32, {999.f, 10.f});
+  const DeviceTensor c(ctx(), {2, 77, 32}, DType::F32, random_floats(2 * 77 * 32, 2));
   models::GraphRunner runner(ctx(), "unet test");
-  try {  // 6 is not a multiple of the 4x total downsampling
-    runner.run(DType::F32, [&](Graph& g) { return unet.model->forward(g, x, t, c); });
+  auto fwd = [&](Graph& g) { return unet.model->forward(g, x.tensor(), t.tensor(), c.tensor()); };
+  const uint64_t planned = runner.plan(DType::F32, fwd);
+  const Tensor out = runner.run(DType::F32, fwd);
+  EXPECT_EQ(out.shape, (std::vector<int64_t>{2, 4, 6, 10}));
+  EXPECT_GE(runner.activation_bytes(), planned);
+  for (float v : models::download_floats(ctx(), out)) ASSERT_TRUE(std::isfinite(v));
+  // A wrong context width is refused by name before anything is recorded.
+  const DeviceTensor bad(ctx(), {2, 77, 31}, DType::F32, random_floats(2 * 77 * 31, 3));
+  try {
+    runner.run(DType::F32, [&](Graph& g) { return unet.model->forward(g, x.tensor(), t.tensor(), bad.tensor()); });
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("multiple of 4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("context"), std::string::npos) << e.what();
   }
 }
 

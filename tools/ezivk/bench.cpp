@@ -69,7 +69,9 @@ void usage() {
       "usage: ezivk bench ops [--quick] [--dtype f16|f32] [--repeat N] [--filter TEXT] [--profile] [--out FILE]\n"
       "  Times the kernels on SD2.1-base shapes at 512x512 (64x64 latent; --quick: 32x32) and reports GFLOP/s\n"
       "  or GB/s with the fraction of this device's measured peaks (an FMA-bound kernel and a large copy).\n"
-      "  --profile prints the GPU time of every dispatch. Writes FILE (default bench-ops.txt) and FILE.json.");
+      "  --profile prints the GPU time of every dispatch. Writes FILE (default bench-ops.txt) and FILE.json.\n"
+      "usage: ezivk bench unet|vae|text [--model DIR] [--size WxH] [--batch 1,2] [--precision fp16|fp32] ...\n"
+      "  Times whole model forwards (see `ezivk bench unet --help`).");
 }
 
 }  // namespace
@@ -79,7 +81,8 @@ int bench(const std::vector<std::string>& args) {
     usage();
     return args.empty() ? 2 : 0;
   }
-  if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops)");
+  if (args[0] == "unet" || args[0] == "vae" || args[0] == "text") return bench_models(args);
+  if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops, unet, vae or text)");
   for (const auto& a : args)
     if (a == "--help" || a == "-h") {
       usage();
