@@ -13,6 +13,13 @@ uint64_t GraphRunner::plan(DType dtype, const std::function<Act(Graph&)>& forwar
   return g.peak();
 }
 
+void GraphRunner::reserve(uint64_t bytes) {
+  if (arena_ && arena_->capacity() >= bytes) return;
+  arena_.reset();
+  arena_ = std::make_unique<gpu::Arena>(ctx_, name_ + " activations", std::max<uint64_t>(bytes, 256),
+                                        gpu::MemoryUse::Device);
+}
+
 Tensor GraphRunner::run(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump) {
   const Tensor out = record(dtype, forward, dump);
   rec_.submit_and_wait();
@@ -21,10 +28,7 @@ Tensor GraphRunner::run(DType dtype, const std::function<Act(Graph&)>& forward, 
 
 Tensor GraphRunner::record(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump) {
   const uint64_t need = std::max<uint64_t>(plan(dtype, forward), 256);
-  if (!arena_ || arena_->capacity() < need) {
-    arena_.reset();  // free the old one first: peak device memory is what users budget
-    arena_ = std::make_unique<gpu::Arena>(ctx_, name_ + " activations", need, gpu::MemoryUse::Device);
-  }
+  reserve(need);  // frees the old arena first: peak device memory is what users budget
   arena_->reset();
   const gpu::Slice mem = arena_->alloc(need, 256);
   Graph g(ctx_, rec_, mem, dtype, dump);

@@ -22,6 +22,10 @@ class GraphRunner {
   // Plans only: the activation bytes `forward` needs.
   uint64_t plan(DType dtype, const std::function<Act(Graph&)>& forward);
 
+  // Makes the arena at least `bytes` now, so runs of several models share one allocation of the largest plan
+  // instead of growing (and briefly holding two arenas) run by run. Only between submits.
+  void reserve(uint64_t bytes);
+
   uint64_t activation_bytes() const { return arena_ ? arena_->capacity() : 0; }
   gpu::Recorder& recorder() { return rec_; }
 

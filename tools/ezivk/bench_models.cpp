@@ -193,12 +193,6 @@ class Bench {
   int64_t repeat_, warmup_;
 };
 
-std::string mib(uint64_t b) {
-  char s[32];
-  std::snprintf(s, sizeof s, "%.0f MiB", double(b) / (1 << 20));
-  return s;
-}
-
 std::string fixed(double v, int decimals) {
   char s[32];
   std::snprintf(s, sizeof s, "%.*f", decimals, v);
@@ -217,8 +211,9 @@ std::string format_table(const std::vector<Row>& rows) {
     std::snprintf(line, sizeof line, "%-11s %5lld  %-18s %12.1f %12.1f %12.1f %12s %9.1f %9.2f %9s  %10s %11s %8s %10s\n",
                   r.pass.c_str(), (long long)r.batch, r.input.c_str(), r.first_ms, r.mean_ms(), r.min_ms(),
                   gpu ? fixed(r.mean_gpu_ms(), 1).c_str() : "-", double(r.flops.total()) / 1e9, r.gflops(r.mean_ms()),
-                  gpu ? fixed(r.gflops(r.mean_gpu_ms()), 2).c_str() : "-", mib(r.weight_bytes).c_str(),
-                  mib(r.activation_bytes).c_str(), mib(r.input_bytes).c_str(), mib(r.peak_bytes()).c_str());
+                  gpu ? fixed(r.gflops(r.mean_gpu_ms()), 2).c_str() : "-", gpu::format_bytes(r.weight_bytes).c_str(),
+                  gpu::format_bytes(r.activation_bytes).c_str(), gpu::format_bytes(r.input_bytes).c_str(),
+                  gpu::format_bytes(r.peak_bytes()).c_str());
     t += line;
   }
   return t;

@@ -17,6 +17,7 @@ struct UsageError : std::runtime_error {
 int devices(const std::vector<std::string>& args);
 int bench(const std::vector<std::string>& args);
 int inspect(const std::vector<std::string>& args);
+int generate(const std::vector<std::string>& args);
 int tokenize(const std::vector<std::string>& args);
 int forward(const std::vector<std::string>& args);
 // `bench unet|vae|text` (args[0] names the model part), dispatched from bench().

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -174,7 +175,7 @@ class Run {
     return in;
   }
 
-  // Device tensors for the inputs, in one arena.
+  // Device copies of the inputs, each in its own small arena.
   Tensor upload(const HostInput& in, DType dtype) {
     Tensor t{{}, dtype, in.shape};
     arenas_.emplace_back(ctx_, "forward input", std::max<uint64_t>(t.bytes(), 4) + 256, gpu::MemoryUse::Device);
@@ -196,7 +197,7 @@ class Run {
   const Options& o_;
   gpu::Context& ctx_;
   TorchGenerator gen_;
-  std::vector<gpu::Arena> arenas_;
+  std::deque<gpu::Arena> arenas_;  // one per input; a deque never moves them
   std::vector<std::string> written_;
 };
 

@@ -15,6 +15,7 @@ void usage(FILE* f) {
       "\n"
       "commands:\n"
       "  devices [--json]          list Vulkan devices and what they offer (fp16, subgroups, cooperative matrices)\n"
+      "  generate --model DIR --prompt TEXT [options]  text-to-image (see `ezivk generate --help`)\n"
       "  inspect MODEL_DIR         check a diffusers folder; parameters, dtypes, device memory needed\n"
       "  tokenize [--model DIR] P  the CLIP token ids and pieces of a prompt\n"
       "  forward unet|text|vae-encode|vae-decode --model DIR\n"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     if (cmd == "devices") return ezivk::cli::devices(args);
     if (cmd == "bench") return ezivk::cli::bench(args);
     if (cmd == "inspect") return ezivk::cli::inspect(args);
+    if (cmd == "generate") return ezivk::cli::generate(args);
     if (cmd == "tokenize") return ezivk::cli::tokenize(args);
     if (cmd == "forward") return ezivk::cli::forward(args);
     std::fprintf(stderr, "ezivk: unknown command '%s'\n\n", cmd.c_str());

@@ -1,0 +1,139 @@
+// `ezivk inspect` on the tiny fixture folders: the parameter counts it prints against the safetensors files read
+// here directly, the JSON form, and broken folder copies that must fail with an Error naming the tensor or key.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "engine/gpu/error.h"
+#include "engine/io/safetensors.h"
+#include "support/gpu_fixture.h"
+#include "tests/cli/cli_test_util.h"
+#include "tests/models/golden.h"
+
+namespace ezivk::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Elements of every floating-point tensor in the component's safetensors files (integer buffers such as
+// text_model.embeddings.position_ids are not parameters).
+int64_t stored_parameters(const fs::path& component_dir) {
+  int64_t n = 0;
+  for (const auto& e : fs::directory_iterator(component_dir)) {
+    if (e.path().extension() != ".safetensors") continue;
+    const io::SafetensorsFile f(e.path());
+    for (const auto& t : f.tensors())
+      if (t.dtype == io::StDType::F32 || t.dtype == io::StDType::F16 || t.dtype == io::StDType::BF16) n += t.numel();
+  }
+  return n;
+}
+
+std::string with_commas(int64_t v) {
+  std::string digits = std::to_string(v), out;
+  const size_t lead = digits.size() % 3 ? digits.size() % 3 : 3;
+  out = digits.substr(0, lead);
+  for (size_t i = lead; i < digits.size(); i += 3) out += "," + digits.substr(i, 3);
+  return out;
+}
+
+class InspectCli : public GpuTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(InspectCli, PrintsTheParameterCountsOfTheFiles) {
+  const fs::path dir = model_dir(GetParam());
+  const std::string out = run_cli(cli::inspect, {dir.string()});
+  for (const char* comp : {"unet", "vae", "text_encoder"}) {
+    const int64_t n = stored_parameters(dir / comp);
+    ASSERT_GT(n, 0) << comp;
+    EXPECT_TRUE(contains(out, std::string(comp) + ":")) << out;
+    EXPECT_TRUE(contains(out, " " + with_commas(n) + " params")) << comp << " " << with_commas(n) << "\n" << out;
+  }
+  // Both folders say epsilon: sd1-tiny by omitting prediction_type (the default), sd2-tiny explicitly.
+  EXPECT_TRUE(contains(out, "(epsilon prediction), scheduler PNDMScheduler")) << out;
+}
+
+TEST_P(InspectCli, JsonHasEveryKey) {
+  const fs::path dir = model_dir(GetParam());
+  const auto j = nlohmann::json::parse(run_cli(cli::inspect, {dir.string(), "--json", "--size", "32x48"}));
+  for (const char* k : {"model", "pipeline_class", "family", "prediction_type", "scheduler", "unet", "vae",
+                        "text_encoder", "tokenizer", "plan"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  for (const char* comp : {"unet", "vae", "text_encoder"}) {
+    EXPECT_EQ(j[comp]["parameters"].get<int64_t>(), stored_parameters(dir / comp)) << comp;
+    for (const char* k : {"files", "tensors", "device_bytes", "stored_bytes", "unused_tensors"})
+      EXPECT_TRUE(j[comp].contains(k)) << comp << "." << k;
+    EXPECT_TRUE(j[comp]["unused_tensors"].empty()) << comp;
+  }
+  const auto& plan = j["plan"];
+  EXPECT_EQ(plan["width"], 32);
+  EXPECT_EQ(plan["height"], 48);
+  const uint64_t weights = j["unet"]["device_bytes"].get<uint64_t>() + j["vae"]["device_bytes"].get<uint64_t>() +
+                           j["text_encoder"]["device_bytes"].get<uint64_t>();
+  EXPECT_EQ(plan["weights_bytes"].get<uint64_t>(), weights);
+  EXPECT_GT(plan["unet_activation_bytes"].get<uint64_t>(), 0u);
+  EXPECT_GT(plan["peak_bytes"].get<uint64_t>(), weights);
+  EXPECT_EQ(j["tokenizer"]["max_length"], 77);
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, InspectCli, ::testing::Values("sd2-tiny", "sd1-tiny"), [](const auto& info) {
+  return info.param == "sd2-tiny" ? std::string("sd2_tiny") : std::string("sd1_tiny");
+});
+
+// A copy of sd2-tiny that a test may break.
+class BrokenFolder : public GpuTest {
+ protected:
+  BrokenFolder() : scratch_("inspect_broken") {
+    fs::copy(model_dir("sd2-tiny"), folder(), fs::copy_options::recursive);
+  }
+  fs::path folder() const { return scratch_.path() / "sd2-tiny"; }
+  fs::path unet_file() const { return folder() / "unet" / "diffusion_pytorch_model.safetensors"; }
+  void rewrite_unet(const std::string& tensor, const std::optional<std::vector<int64_t>>& shape) {
+    copy_safetensors_with(model_dir("sd2-tiny") / "unet" / "diffusion_pytorch_model.safetensors", unet_file(), tensor,
+                          shape);
+  }
+
+ private:
+  ScratchDir scratch_;
+};
+
+TEST_F(BrokenFolder, MissingTensorIsNamed) {
+  rewrite_unet("down_blocks.1.resnets.0.conv1.weight", std::nullopt);
+  const std::string e = cli_error<Error>(cli::inspect, {folder().string()});
+  EXPECT_TRUE(contains(e, "down_blocks.1.resnets.0.conv1.weight")) << e;
+}
+
+TEST_F(BrokenFolder, MisshapenTensorIsNamed) {
+  rewrite_unet("mid_block.attentions.0.proj_in.weight", std::vector<int64_t>{32, 31});
+  const std::string e = cli_error<Error>(cli::inspect, {folder().string()});
+  EXPECT_TRUE(contains(e, "mid_block.attentions.0.proj_in.weight")) << e;
+  EXPECT_TRUE(contains(e, "31")) << e;  // the shape found
+}
+
+TEST_F(BrokenFolder, BadConfigValueIsNamed) {
+  const fs::path cfg = folder() / "unet" / "config.json";
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(cfg));
+  j["act_fn"] = "gelu";
+  std::ofstream(cfg) << j.dump(2);
+  const std::string e = cli_error<Error>(cli::inspect, {folder().string()});
+  EXPECT_TRUE(contains(e, "act_fn")) << e;
+  EXPECT_TRUE(contains(e, "config.json")) << e;
+}
+
+TEST(InspectCliArgs, MissingFolderIsNamed) {
+  const std::string path = (fs::path(::testing::TempDir()) / "ezivk_no_such_model_folder").string();
+  const std::string e = cli_error<Error>(cli::inspect, {path});
+  EXPECT_TRUE(contains(e, path)) << e;
+}
+
+TEST(InspectCliArgs, BadSizeIsAUsageError) {
+  const std::string dir = model_dir("sd2-tiny").string();
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::inspect, {dir, "--size", "500x512"}), "--size"));
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::inspect, {dir, "--size", "big"}), "--size"));
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::inspect, {}), "MODEL_DIR"));
+}
+
+}  // namespace
+}  // namespace ezivk::test
