@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 // Total FLOPs of a case in model_flops_reference.json.
 int64_t reference_flops(const std::string& component, const nlohmann::json& shape) {
   std::ifstream f(fs::path(__FILE__).parent_path() / "model_flops_reference.json");
-  for (const auto& c : nlohmann::json::parse(f).at("cases"))
+  const auto j = nlohmann::json::parse(f);
+  for (const auto& c : j.at("cases"))
     if (c.at("model") == "sd2-tiny" && c.at("component") == component && c.at("shape") == shape)
       return c.at("conv").get<int64_t>() + c.at("linear").get<int64_t>() + c.at("attention").get<int64_t>();
   ADD_FAILURE() << "no reference case " << component << " " << shape;

@@ -71,7 +71,9 @@ void usage() {
       "  or GB/s with the fraction of this device's measured peaks (an FMA-bound kernel and a large copy).\n"
       "  --profile prints the GPU time of every dispatch. Writes FILE (default bench-ops.txt) and FILE.json.\n"
       "usage: ezivk bench unet|vae|text [--model DIR] [--size WxH] [--batch 1,2] [--precision fp16|fp32] ...\n"
-      "  Times whole model forwards (see `ezivk bench unet --help`).");
+      "  Times whole model forwards (see `ezivk bench unet --help`).\n"
+      "usage: ezivk bench generate [--model DIR] [--size WxH] [--steps 25,50] ...\n"
+      "  Times whole text-to-image runs (see `ezivk bench generate --help`).");
 }
 
 }  // namespace
@@ -82,7 +84,8 @@ int bench(const std::vector<std::string>& args) {
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "unet" || args[0] == "vae" || args[0] == "text") return bench_models(args);
-  if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops, unet, vae or text)");
+  if (args[0] == "generate") return bench_generate(args);
+  if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops, unet, vae, text or generate)");
   for (const auto& a : args)
     if (a == "--help" || a == "-h") {
       usage();

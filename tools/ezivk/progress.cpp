@@ -24,16 +24,17 @@ void Progress::step(int done, int total, double last, const std::string& detail)
     ++count_;
   }
   const double per = count_ ? sum_ / count_ : last;
-  const std::string rate = per > 0 && per < 1 ? std::to_string(int(std::round(1 / per * 100)) / 100.0).substr(0, 5) + " it/s"
-                                              : (per > 0 ? std::to_string(per).substr(0, 5) + " s/it" : "");
+  char rate[32] = "";
+  if (per > 0 && per < 1) std::snprintf(rate, sizeof rate, "%.2f it/s", 1 / per);
+  else if (per > 0) std::snprintf(rate, sizeof rate, "%.2f s/it", per);
   const std::string eta = format_duration(per * (total - done));
   if (tty_) {
     const int width = 30, filled = total ? done * width / total : width;
     std::fprintf(out_, "\r[%s%s] %d/%d %s ETA %s %s\x1b[K", std::string(size_t(filled), '#').c_str(),
-                 std::string(size_t(width - filled), '.').c_str(), done, total, rate.c_str(), eta.c_str(), detail.c_str());
+                 std::string(size_t(width - filled), '.').c_str(), done, total, rate, eta.c_str(), detail.c_str());
     open_ = true;
   } else {
-    std::fprintf(out_, "step %d/%d %s ETA %s %s\n", done, total, rate.c_str(), eta.c_str(), detail.c_str());
+    std::fprintf(out_, "step %d/%d %s ETA %s %s\n", done, total, rate, eta.c_str(), detail.c_str());
   }
   std::fflush(out_);
 }
