@@ -133,6 +133,7 @@ int bench_generate(const std::vector<std::string>& args) {
                     {"state_bytes", r.state_bytes},
                     {"peak_bytes", peak}});
   }
+  fail_on_validation_messages(ctx);
   std::fputs(table.c_str(), stdout);
   const nlohmann::json j = {{"model", sd->source}, {"device", ctx.caps().name}, {"precision", ops::dtype_name(sd->dtype)},
                             {"width", width}, {"height", height}, {"guidance", guidance}, {"load_s", load_s}, {"runs", runs}};

@@ -141,6 +141,7 @@ int generate(const std::vector<std::string>& args) {
     }
   });
   progress.finish();
+  fail_on_validation_messages(ctx);  // EZIVK_VALIDATION=1: a layer message makes the run a failure
 
   const std::string size = std::to_string(result.width) + "x" + std::to_string(result.height);
   nlohmann::json params = {{"model", o.model},

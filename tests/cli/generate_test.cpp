@@ -1,0 +1,104 @@
+// `ezivk generate` on the tiny sd2-tiny folder: the PNG holds the reference pipeline's image (tools/fixtures/
+// make_t2i_fixtures.py, same prompt, seed and scheduler) and the parameters; the JSON report has them too; bad
+// arguments fail before anything is written.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/gpu/error.h"
+#include "engine/io/npy.h"
+#include "engine/io/png.h"
+#include "support/gpu_fixture.h"
+#include "tests/cli/cli_test_util.h"
+#include "tests/models/golden.h"
+
+namespace ezivk::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string model() { return model_dir("sd2-tiny").string(); }
+
+using GenerateCli = GpuTest;
+
+TEST_F(GenerateCli, WritesTheReferenceImageWithItsParameters) {
+  const ScratchDir tmp("generate");
+  const fs::path png = tmp.path() / "cat.png", json = tmp.path() / "report.json";
+  const std::string printed =
+      run_cli(cli::generate, {"--model", model(), "--prompt", "a photo of a cat", "--steps", "6", "--seed", "42",
+                              "--scheduler", "ddim", "--precision", "fp32", "--out", png.string(), "--json", json.string()});
+  EXPECT_TRUE(contains(printed, png.string()));
+
+  // Pixels: the reference's uint8 image [1, H, W, 3]; fp32 differences may flip a rounding by one level.
+  const io::Image8 img = io::read_png(png);
+  io::NpyArray want = io::read_npy(golden_dir("sd2-tiny") / "t2i_ddim_image_u8.npy");
+  ASSERT_EQ(want.shape, (std::vector<int64_t>{1, 16, 16, 3}));
+  ASSERT_EQ(img.width, 16);
+  ASSERT_EQ(img.channels, 3);
+  const auto ref = want.as_i64();
+  int off_by_one = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const int d = std::abs(int(img.pixels[i]) - int(ref[i]));
+    ASSERT_LE(d, 1) << "pixel value " << i;
+    off_by_one += d;
+  }
+  EXPECT_LE(off_by_one, int(ref.size() / 50));
+
+  // What reproduces the image travels with it.
+  std::map<std::string, std::string> text;
+  for (auto& [k, v] : io::read_png_text(png)) text[k] = v;
+  EXPECT_EQ(text["prompt"], "a photo of a cat");
+  EXPECT_EQ(text["seed"], "42");
+  EXPECT_EQ(text["steps"], "6");
+  EXPECT_EQ(text["scheduler"], "ddim");
+  EXPECT_EQ(text["size"], "16x16");
+  EXPECT_TRUE(contains(text["parameters"], "\"guidance\":7.5"));
+
+  std::ifstream f(json);
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["parameters"]["seed"], 42);
+  EXPECT_EQ(j["parameters"]["prompt"], "a photo of a cat");
+  EXPECT_EQ(j["timesteps"].size(), 6u);
+  EXPECT_EQ(j["timings"]["per_step_s"].size(), 6u);
+  EXPECT_GT(j["device_memory"]["weights_bytes"].get<uint64_t>(), 0u);
+  for (const char* k : {"text_encoder_s", "steps_s", "vae_decode_s", "total_s"}) EXPECT_TRUE(j["timings"].contains(k)) << k;
+}
+
+TEST_F(GenerateCli, BatchWritesOneFilePerImage) {
+  const ScratchDir tmp("generate_batch");
+  run_cli(cli::generate, {"--model", model(), "--prompt", "a dog", "--steps", "2", "--seed", "1", "--batch", "2",
+                          "--scheduler", "euler-a", "--size", "24x16", "--out", (tmp.path() / "d.png").string()});
+  for (const char* f : {"d-0.png", "d-1.png"}) {
+    const auto img = io::read_png(tmp.path() / f);
+    EXPECT_EQ(img.width, 24);
+    EXPECT_EQ(img.height, 16);
+  }
+  EXPECT_FALSE(fs::exists(tmp.path() / "d.png"));
+}
+
+TEST_F(GenerateCli, BadArgumentsFailBeforeWriting) {
+  const ScratchDir tmp("generate_errors");
+  const std::string out = (tmp.path() / "x.png").string();
+  const std::vector<std::string> base = {"--model", model(), "--prompt", "p", "--steps", "1", "--out", out};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, with({"--scheduler", "heun"})), "ddim"));
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, with({"--size", "100x64"})), "multiples of 8"));
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, with({"--steps", "0"})), "--steps"));
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, with({"--guidance", "abc"})), "--guidance"));
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, {"--prompt", "p"}), "--model"));
+  EXPECT_TRUE(contains(cli_error<Error>(cli::generate, {"--model", "/nonexistent/sd", "--prompt", "p", "--out", out}),
+                       "/nonexistent/sd"));
+  // A scheduler override the engine does not know names the key.
+  EXPECT_TRUE(contains(cli_error<Error>(cli::generate, with({"--scheduler-set", "no_such_key=1"})), "no_such_key"));
+  EXPECT_FALSE(fs::exists(out));
+}
+
+}  // namespace
+}  // namespace ezivk::test
