@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "engine/gpu/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/util/half.h"
 
 namespace ezivk::io {
@@ -411,11 +412,7 @@ void write_npy(const std::filesystem::path& path, const NpyArray& a) {
   const bool v2 = h.size() > 0xffff;  // only for absurdly many dimensions
   if (v2) h = padded(12);
 
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(p + ": cannot open " + tmp.string() + " for writing (" + std::strerror(errno) + ")");
+  write_file_atomically(path, [&](std::ostream& f) {
     f.write(kMagic, 6);
     const char ver[2] = {char(v2 ? 2 : 1), 0};
     f.write(ver, 2);
@@ -423,20 +420,7 @@ void write_npy(const std::filesystem::path& path, const NpyArray& a) {
     for (int i = 0; i < (v2 ? 4 : 2); ++i) f.put(char((len >> (8 * i)) & 0xffu));
     f.write(h.data(), std::streamsize(h.size()));
     f.write(reinterpret_cast<const char*>(a.data.data()), std::streamsize(a.data.size()));
-    f.flush();
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      fail(p + ": writing " + tmp.string() + " failed (" + std::strerror(errno) + ")");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ec2;
-    std::filesystem::remove(tmp, ec2);
-    fail(p + ": cannot rename " + tmp.string() + " to it (" + ec.message() + ")");
-  }
+  });
 }
 
 void write_npy_f32(const std::filesystem::path& path, const std::vector<int64_t>& shape, const float* values) {

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "engine/gpu/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace ezivk::io {
 namespace {
@@ -305,27 +306,9 @@ void write_png(const std::filesystem::path& path, const Image8& image, const Png
     fail(p + ": encoding the PNG failed (libpng: " + w.sink_.message + ")");
   }
 
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(p + ": cannot open " + tmp.string() + " for writing (" + std::strerror(errno) + ")");
+  write_file_atomically(path, [&](std::ostream& f) {
     f.write(reinterpret_cast<const char*>(w.out_.data), std::streamsize(w.out_.size));
-    f.flush();
-    if (!f) {
-      const std::string why = std::strerror(errno);
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      fail(p + ": writing " + tmp.string() + " failed (" + why + ")");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ec2;
-    std::filesystem::remove(tmp, ec2);
-    fail(p + ": cannot rename " + tmp.string() + " to it (" + ec.message() + ")");
-  }
+  });
 }
 
 Image8 read_png(const std::filesystem::path& path) {

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "engine/gpu/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/util/half.h"
 
 namespace ezivk::io {
@@ -331,30 +332,13 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<StWr
   // Padding the header to a multiple of 8 keeps the data section 8-byte aligned, as the reference writer does.
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(p + ": cannot open " + tmp.string() + " for writing (" + std::strerror(errno) + ")");
+  write_file_atomically(path, [&](std::ostream& f) {
     unsigned char len[8];
     for (int i = 0; i < 8; ++i) len[i] = (uint64_t(text.size()) >> (8 * i)) & 0xffu;
     f.write(reinterpret_cast<const char*>(len), 8);
     f.write(text.data(), std::streamsize(text.size()));
     for (const auto& t : tensors) f.write(reinterpret_cast<const char*>(t.data.data()), std::streamsize(t.data.size()));
-    f.flush();
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      fail(p + ": writing " + tmp.string() + " failed (" + std::strerror(errno) + ")");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ec2;
-    std::filesystem::remove(tmp, ec2);
-    fail(p + ": cannot rename " + tmp.string() + " to it (" + ec.message() + ")");
-  }
+  });
 }
 
 }  // namespace ezivk::io

@@ -12,6 +12,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/pipeline/text_to_image.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
@@ -137,13 +138,8 @@ int bench_generate(const std::vector<std::string>& args) {
   std::fputs(table.c_str(), stdout);
   const nlohmann::json j = {{"model", sd->source}, {"device", ctx.caps().name}, {"precision", ops::dtype_name(sd->dtype)},
                             {"width", width}, {"height", height}, {"guidance", guidance}, {"load_s", load_s}, {"runs", runs}};
-  for (const auto& [path, body] : {std::pair{out, table}, std::pair{out + ".json", j.dump(2) + "\n"}}) {
-    const std::string tmp = path + ".tmp";
-    std::ofstream f(tmp);
-    f << body;
-    f.close();
-    if (!f || std::rename(tmp.c_str(), path.c_str()) != 0) throw Error("could not write '" + path + "'");
-  }
+  for (const auto& [path, body] : {std::pair{out, table}, std::pair{out + ".json", j.dump(2) + "\n"}})
+    io::write_file_atomically(path, [&](std::ostream& f) { f << body; });
   std::printf("wrote %s and %s.json\n", out.c_str(), out.c_str());
   return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/png.h"
 #include "engine/pipeline/text_to_image.h"
 #include "engine/sched/scheduler_config.h"
@@ -91,18 +92,6 @@ std::string output_path(const std::string& out, int index, int batch) {
   if (batch == 1) return out;
   const fs::path p(out);
   return (p.parent_path() / (p.stem().string() + "-" + std::to_string(index) + p.extension().string())).string();
-}
-
-void write_text_file(const std::string& path, const std::string& body) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << body;
-    if (!f.flush()) throw Error("could not write '" + tmp + "'");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error("could not write '" + path + "': " + ec.message());
 }
 
 }  // namespace
@@ -188,7 +177,7 @@ int generate(const std::vector<std::string>& args) {
                                            {"activation_bytes", result.activation_bytes},
                                            {"state_bytes", result.state_bytes},
                                            {"total_bytes", result.weight_bytes + result.activation_bytes + result.state_bytes}}}};
-    write_text_file(o.json, j.dump(2) + "\n");
+    io::write_file_atomically(o.json, [&](std::ostream& f) { f << j.dump(2) << "\n"; });
     std::printf("wrote %s\n", o.json.c_str());
   }
   return 0;
