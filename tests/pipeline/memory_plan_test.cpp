@@ -1,0 +1,52 @@
+// The memory budget, checked by planning alone (no weights read, nothing allocated): SD2.1-base at 512x512
+// with fp16 weights, guidance (UNet batch 2) must fit in 4 GB of device memory, weights (≈2.6 GB) included.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "engine/models/autoencoder_kl.h"
+#include "engine/models/clip_text_model.h"
+#include "engine/models/component.h"
+#include "engine/models/graph_runner.h"
+#include "engine/models/sd21_base.h"
+#include "engine/models/unet2d_condition.h"
+#include "support/gpu_fixture.h"
+
+namespace ezivk::test {
+namespace {
+
+using models::Graph;
+using ops::Tensor;
+
+TEST(MemoryPlan, Sd21BaseAt512FitsIn4GB) {
+  gpu::Context& ctx = shared_context();
+  const DType dt = DType::F16;
+  auto unet = models::random_component<models::UNet2DConditionModel>(
+      models::UNetConfig::from_json(models::sd21_base_config("unet")), "unet", nullptr, dt, 1);
+  auto vae = models::random_component<models::AutoencoderKL>(
+      models::VaeConfig::from_json(models::sd21_base_config("vae")), "vae", nullptr, dt, 2);
+  auto text = models::random_component<models::ClipTextModel>(
+      models::ClipTextConfig::from_json(models::sd21_base_config("text_encoder")), "text_encoder", nullptr, dt, 3);
+  // The spec's parameter counts: the dry store saw the real architecture.
+  EXPECT_EQ(unet.report.parameters, 865910724);
+  EXPECT_EQ(vae.report.parameters, 83653863);
+  EXPECT_EQ(text.report.parameters, 340387840);
+  const uint64_t weights = unet.report.device_bytes + vae.report.device_bytes + text.report.device_bytes;
+
+  models::GraphRunner runner(ctx, "plan");
+  const Tensor sample{{}, dt, {2, 4, 64, 64}}, t{{}, DType::F32, {2}}, context{{}, dt, {2, 77, 1024}},
+      z{{}, dt, {1, 4, 64, 64}};
+  const uint64_t u = runner.plan(dt, [&](Graph& g) { return unet.model->forward(g, sample, t, context); });
+  const uint64_t x = runner.plan(dt, [&](Graph& g) { return text.model->forward(g, {}, 2, 77); });
+  const uint64_t v = runner.plan(dt, [&](Graph& g) { return vae.model->decode(g, z); });
+  const uint64_t peak = weights + std::max({u, x, v});
+  std::printf("weights %.2f GB, activations: unet %.0f MB, text %.0f MB, vae decode %.0f MB -> peak %.2f GB\n",
+              weights / 1e9, u / 1e6, x / 1e6, v / 1e6, peak / 1e9);
+  EXPECT_LT(weights, uint64_t(2.7e9));
+  EXPECT_LT(peak, uint64_t(4e9));
+  // No activation may hold a whole attention matrix (4096² per head): the UNet's plan stays far below one.
+  EXPECT_LT(u, uint64_t(2) * 5 * 4096 * 4096 * 2);
+}
+
+}  // namespace
+}  // namespace ezivk::test
