@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 #include "engine/gpu/error.h"
 #include "engine/models/graph_runner.h"
@@ -135,7 +136,8 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
     r.state_bytes = s.arena.capacity();
     r.weight_bytes = sd.weight_bytes();
 
-    models::GraphRunner runner(ctx, "text-to-image");
+    models::GraphRunner runner(ctx, "text-to-image", p.profile);
+    std::map<std::string, TextToImageResult::OpTime> op_times;
     {  // one activation arena for the largest of the three models
       const uint64_t text_need = runner.plan(sd.dtype, [&](Graph& g) { return sd.text.model->forward(g, s.ids.data, prompts, seq); });
       const uint64_t unet_need = runner.plan(sd.dtype, [&](Graph& g) { return sd.unet.model->forward(g, s.unet_in, step_ts[0], s.context); });
@@ -202,6 +204,12 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
       a.coefficients = coefs[size_t(i)];
       ops::sched_step(ctx, rec, a);
       rec.submit_and_wait();
+      for (const auto& t : rec.timings()) {
+        auto& o = op_times[t.label];
+        o.op = t.label;
+        o.ms += t.ms;
+        ++o.dispatches;
+      }
       if (p.preview_x0) {
         x0_host.resize(size_t(n));
         ctx.download(s.x0.data, x0_host.data(), x0_host.size() * 4);
@@ -209,6 +217,8 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
       r.step_seconds.push_back(since(t0));
       emit(StepDone{i, steps, r.timesteps[size_t(i)], r.step_seconds.back(), p.preview_x0 ? &x0_host : nullptr});
     }
+    for (auto& [name, t] : op_times) r.profile.push_back(t);
+    std::sort(r.profile.begin(), r.profile.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
     r.latent.resize(size_t(n));
     ctx.download(s.x.data, r.latent.data(), r.latent.size() * 4);
 

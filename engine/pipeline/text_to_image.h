@@ -28,6 +28,7 @@ struct TextToImageParams {
   int64_t width = 0, height = 0;                     // 0: the UNet's sample_size × the VAE's factor
   int batch = 1;                                     // images per prompt
   bool preview_x0 = false;                           // StepDone events carry x̂0 (a download per step)
+  bool profile = false;                              // GPU time per op over the UNet steps (timestamps)
   // Token ids instead of text (models without a tokenizer, tests). Each must have the text encoder's length.
   std::optional<std::vector<int32_t>> prompt_ids, negative_ids;
 };
@@ -45,6 +46,12 @@ struct TextToImageResult {
   double text_seconds = 0, decode_seconds = 0, total_seconds = 0;
   std::vector<double> step_seconds;
   uint64_t weight_bytes = 0, activation_bytes = 0, state_bytes = 0;  // device memory held during the run
+  struct OpTime {
+    std::string op;
+    double ms = 0;  // summed over every UNet step
+    int dispatches = 0;
+  };
+  std::vector<OpTime> profile;  // with params.profile, slowest first
 };
 
 TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& params, const EventSink& events = {});

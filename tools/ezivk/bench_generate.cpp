@@ -24,10 +24,11 @@ namespace {
 
 const char* kUsage =
     "usage: ezivk bench generate [--model DIR] [--size WxH] [--steps LIST] [--guidance G] [--scheduler NAME]\n"
-    "                            [--precision fp16|fp32] [--out FILE]\n"
+    "                            [--precision fp16|fp32] [--profile] [--out FILE]\n"
     "  Times whole text-to-image runs: text encoder, every UNet step (the first one separately: it builds the\n"
     "  pipelines), VAE decode, and the device memory held. Without --model: SD2.1-base shapes with random weights.\n"
     "  Defaults: --size 512x512 --steps 25,50 on GPUs; --size 256x256 --steps 3 on CPU drivers (lavapipe).\n"
+    "  --profile adds the GPU time of each op over the UNet steps (timestamps).\n"
     "  Writes FILE (default bench-generate.txt) and FILE.json.\n";
 
 std::vector<int> parse_list(const std::string& v, const char* option) {
@@ -52,6 +53,7 @@ int bench_generate(const std::vector<std::string>& args) {
   double guidance = 7.5;
   std::optional<sched::SchedulerKind> scheduler;
   ops::DType dtype = ops::DType::F16;
+  bool profile = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -69,6 +71,7 @@ int bench_generate(const std::vector<std::string>& args) {
       }
     } else if (a == "--precision") dtype = parse_precision(option_value(args, i));
     else if (a == "--out") out = option_value(args, i);
+    else if (a == "--profile") profile = true;
     else throw UsageError("unknown option '" + a + "'");
   }
 
@@ -100,6 +103,7 @@ int bench_generate(const std::vector<std::string>& args) {
     p.width = width;
     p.height = height;
     p.scheduler = scheduler;
+    p.profile = profile;
     if (!sd->tokenizer) {  // random weights have no vocabulary: bos, eos and padding
       std::vector<int32_t> ids(77, 0);
       ids[0] = 49406;
@@ -121,6 +125,21 @@ int bench_generate(const std::vector<std::string>& args) {
                   r.text_seconds, r.step_seconds[0], per, 1.0 / per, r.decode_seconds, gpu::format_bytes(peak).c_str());
     table += line;
     std::fputs(line, stdout);
+    nlohmann::json prof = nlohmann::json::array();
+    if (profile) {
+      double total_ms = 0;
+      for (auto& t : r.profile) total_ms += t.ms;
+      std::string ptab = "  GPU time over the UNet steps by op (" + std::to_string(n) + " steps):\n";
+      for (auto& t : r.profile) {
+        char pl[160];
+        std::snprintf(pl, sizeof pl, "    %-28s %10.1f ms %5.1f%% %6d dispatches\n", t.op.c_str(), t.ms,
+                      total_ms > 0 ? 100 * t.ms / total_ms : 0.0, t.dispatches);
+        ptab += pl;
+        prof.push_back({{"op", t.op}, {"ms", t.ms}, {"dispatches", t.dispatches}});
+      }
+      table += ptab;
+      std::fputs(ptab.c_str(), stdout);
+    }
     runs.push_back({{"steps", n},
                     {"total_s", r.total_seconds},
                     {"text_encoder_s", r.text_seconds},
@@ -132,7 +151,8 @@ int bench_generate(const std::vector<std::string>& args) {
                     {"weights_bytes", r.weight_bytes},
                     {"activation_bytes", r.activation_bytes},
                     {"state_bytes", r.state_bytes},
-                    {"peak_bytes", peak}});
+                    {"peak_bytes", peak},
+                    {"profile", prof}});
   }
   fail_on_validation_messages(ctx);
   std::fputs(table.c_str(), stdout);
