@@ -63,6 +63,8 @@ ClipTextModel::ClipTextModel(const ClipTextConfig& config, WeightStore& ws) : co
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
     layers_.push_back(ClipEncoderLayer::load(ws, "text_model.encoder.layers." + std::to_string(i), config_));
   final_layer_norm_ = load_norm(ws, "text_model.final_layer_norm", C);
+  // A buffer of 0..76 that transformers saves with the weights; positions are implicit here.
+  ws.source().expect_unread("text_model.embeddings.position_ids");
 }
 
 Act ClipTextModel::forward(Graph& g, const gpu::Slice& ids, int64_t batch, int64_t seq) const {

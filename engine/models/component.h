@@ -32,6 +32,14 @@ struct Component {
   ComponentReport report;
 };
 
+// The device bytes a model's weights take, from a dry construction (names and shapes only, nothing read).
+template <class Model, class Config, class... Extra>
+uint64_t dry_bytes(const Config& config, WeightSource& source, ops::DType dtype, const Extra&... extra) {
+  WeightStore dry(nullptr, source, dtype, "plan");
+  Model m(config, dry, extra...);
+  return dry.device_bytes();
+}
+
 // Loads `component` of `folder` with Model(config, store, extra...). ctx == nullptr: dry mode.
 template <class Model, class Config, class... Extra>
 Component<Model, Config> load_component(const ModelFolder& folder, const std::string& component, gpu::Context* ctx,
@@ -43,6 +51,7 @@ Component<Model, Config> load_component(const ModelFolder& folder, const std::st
   c.report.stored_bytes = src->bytes_by_dtype();
   c.source = std::move(src);
   c.weights = std::make_unique<WeightStore>(ctx, *c.source, dtype, component);
+  if (ctx) c.weights->set_capacity_hint(dry_bytes<Model>(c.config, *c.source, dtype, extra...));
   c.model = std::make_unique<Model>(c.config, *c.weights, std::forward<Extra>(extra)...);
   c.report.name = component;
   for (auto& f : files) c.report.files.push_back(f.string());
@@ -61,6 +70,7 @@ Component<Model, Config> random_component(const Config& config, const std::strin
   c.config = config;
   c.source = std::make_unique<RandomSource>(seed);
   c.weights = std::make_unique<WeightStore>(ctx, *c.source, dtype, name);
+  if (ctx) c.weights->set_capacity_hint(dry_bytes<Model>(c.config, *c.source, dtype, extra...));
   c.model = std::make_unique<Model>(c.config, *c.weights, std::forward<Extra>(extra)...);
   c.report.name = name;
   c.report.parameters = c.weights->parameters();

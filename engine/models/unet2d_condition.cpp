@@ -77,9 +77,9 @@ std::vector<std::string> UNet2DConditionModel::transformer_block_names() const {
 Act UNet2DConditionModel::forward(Graph& g, const Tensor& sample, const Tensor& timesteps, const Tensor& context,
                                   const BlockHooks* hooks) const {
   const auto& c = cfg_;
-  const int64_t B = sample.dim(0), H = sample.dim(2), W = sample.dim(3);
   if (sample.rank() != 4 || sample.dim(1) != c.in_channels)
     fail("unet: sample must be [B, " + std::to_string(c.in_channels) + ", H, W], got " + ops::shape_string(sample.shape));
+  const int64_t B = sample.dim(0);
   if (context.rank() != 3 || context.dim(0) != B || context.dim(2) != c.cross_attention_dim)
     fail("unet: context must be [" + std::to_string(B) + ", tokens, " + std::to_string(c.cross_attention_dim) +
          "], got " + ops::shape_string(context.shape));

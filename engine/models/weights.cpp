@@ -137,7 +137,10 @@ ops::Tensor WeightStore::place(std::vector<int64_t> shape, ops::DType dt, const 
   ++tensors_;
   if (dry()) return t;
   if (arenas_.empty() || arenas_.back().capacity() - arenas_.back().used() < bytes + align) {
-    const uint64_t cap = std::max(kChunk, (bytes + align) / align * align + align);
+    // With a hint, the chunks add up to what the model needs (plus alignment slack) instead of 256 MiB each.
+    const uint64_t placed = bytes_ - (bytes + align - 1) / align * align;
+    const uint64_t want = hint_ ? std::min(kChunk, hint_ > placed ? hint_ - placed + align : align) : kChunk;
+    const uint64_t cap = std::max(want, (bytes + align) / align * align + align);
     arenas_.emplace_back(*ctx_, name_ + " weights " + std::to_string(arenas_.size()), cap, gpu::MemoryUse::Device);
   }
   t.data = arenas_.back().alloc(bytes, align);

@@ -32,6 +32,8 @@ class WeightSource {
   virtual bool contains(const std::string& name) const = 0;
   // Tensors present but never asked for (after a full load).
   virtual std::vector<std::string> unused() const = 0;
+  // A tensor the model knowingly does not read (a buffer such as CLIP's position_ids): not reported as unused.
+  virtual void expect_unread(const std::string& name) = 0;
   virtual std::string describe() const = 0;
 };
 
@@ -44,6 +46,7 @@ class SafetensorsSource : public WeightSource {
   std::string dtype(const std::string& name) const override;
   bool contains(const std::string& name) const override { return index_.count(name) != 0; }
   std::vector<std::string> unused() const override;
+  void expect_unread(const std::string& name) override { used_.insert(name); }
   std::string describe() const override;
   // Stored bytes per dtype name, over all tensors.
   std::map<std::string, uint64_t> bytes_by_dtype() const;
@@ -71,6 +74,7 @@ class RandomSource : public WeightSource {
   // Any name exists; naming-scheme choices take the current diffusers names.
   bool contains(const std::string&) const override { return true; }
   std::vector<std::string> unused() const override { return {}; }
+  void expect_unread(const std::string&) override {}
   std::string describe() const override { return "random weights"; }
 
  private:
@@ -99,6 +103,9 @@ class WeightStore {
   ops::Tensor f32(const std::string& name, int64_t n);
   ops::Tensor conv(const std::string& name, int64_t cout, int64_t cin, int64_t kh, int64_t kw);
 
+  // The bytes a dry load of the same model counted: arenas are then sized to fit instead of 256 MiB chunks.
+  void set_capacity_hint(uint64_t bytes) { hint_ = bytes; }
+
   bool dry() const { return ctx_ == nullptr; }
   ops::DType dtype() const { return dtype_; }
   uint64_t device_bytes() const { return bytes_; }
@@ -114,7 +121,7 @@ class WeightStore {
   ops::DType dtype_;
   std::string name_;
   std::vector<gpu::Arena> arenas_;
-  uint64_t bytes_ = 0;
+  uint64_t bytes_ = 0, hint_ = 0;
   int64_t params_ = 0, tensors_ = 0;
 };
 

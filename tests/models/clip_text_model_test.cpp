@@ -66,8 +66,8 @@ TEST_P(ClipTextModelGolden, LastHiddenStateMatchesReference) {
   const Tensor out = runner.run(dt, [&](models::Graph& g) { return m.model->forward(g, id_buf.slice(), batch, seq); });
   ASSERT_EQ(out.shape, want.shape);
   EXPECT_LE(relative_l2(models::download_floats(ctx(), out), want.values), golden_tolerance(dt));
-  // position_ids is a buffer the model ignores; every weight is used.
-  EXPECT_EQ(m.report.unused, std::vector<std::string>{"text_model.embeddings.position_ids"});
+  // Every weight is used; position_ids (a buffer the model knowingly ignores) is not reported.
+  EXPECT_TRUE(m.report.unused.empty()) << m.report.unused.front();
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, ClipTextModelGolden,
