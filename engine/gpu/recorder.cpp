@@ -202,12 +202,16 @@ void Recorder::fill(const Slice& dst, uint32_t value) {
 
 void Recorder::submit_and_wait() {
   if (!recording_) begin();
-  // Make every write visible to the host (direct reads of mapped memory) and to later transfers.
+  // Make every write visible to the host (direct reads of mapped memory), to later transfers and to the compute
+  // work of later submits (a denoising loop reads in step i+1 what step i wrote; the fence wait alone orders them
+  // in time but is no memory dependency between two device submits).
   VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
   mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
-  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT |
+                     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
   vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                       VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
+                       VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       0, 1, &mb, 0, nullptr, 0, nullptr);
   vk_check(vkEndCommandBuffer(cb_), "ending a command buffer");
   recording_ = false;
   VkFence f = fence_.get();

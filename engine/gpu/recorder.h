@@ -57,6 +57,8 @@ class Recorder {
   // Timings of the last submit, in recording order (empty when timing is off or unsupported).
   const std::vector<DispatchTiming>& timings() const { return timings_; }
   bool timing_supported() const { return timing_; }
+  // Whether commands have been recorded and not yet submitted.
+  bool recording() const { return recording_; }
 
   // Test-only: without automatic barriers, synchronization validation must report the hazards.
   void set_auto_barriers(bool on) { auto_barriers_ = on; }

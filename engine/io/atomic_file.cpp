@@ -4,14 +4,17 @@
 #include <cstring>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "engine/gpu/error.h"
 
 namespace ezivk::io {
 
 void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& write) {
   const std::string p = path.string();
+  // The process id keeps two runs writing the same output from sharing a temporary file.
   std::filesystem::path tmp = path;
-  tmp += ".tmp";
+  tmp += ".tmp" + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) fail(p + ": cannot open " + tmp.string() + " for writing (" + std::strerror(errno) + ")");

@@ -1,5 +1,5 @@
 #pragma once
-// Writing a file so a reader never sees half of it: everything goes to "<path>.tmp", which is renamed over `path`
+// Writing a file so a reader never sees half of it: everything goes to "<path>.tmp<pid>", which is renamed over `path`
 // only when the whole write succeeded (and removed otherwise). Errors name the path.
 #include <filesystem>
 #include <functional>

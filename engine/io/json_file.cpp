@@ -45,18 +45,36 @@ bool as_int(const json& v, int64_t& out) {
 
 }  // namespace
 
-JsonFile::JsonFile(const std::filesystem::path& path) : path_(path) {
+std::string read_text_file(const std::filesystem::path& path, uint64_t max_bytes) {
   const std::string p = path.string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) fail(p + ": cannot read (not a regular file)");
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) fail(p + ": cannot read (" + ec.message() + ")");
+  if (size > max_bytes)
+    fail(p + ": is " + std::to_string(size) + " bytes, more than the " + std::to_string(max_bytes) + " expected");
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(p + ": cannot read (" + std::strerror(errno) + ")");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) fail(p + ": cannot read (I/O error)");
+  std::string text(size, '\0');
+  f.read(text.data(), std::streamsize(size));
+  if (f.gcount() != std::streamsize(size)) fail(p + ": cannot read (the file changed while it was read)");
+  return text;
+}
+
+nlohmann::json parse_json(const std::string& text, const std::string& what, int max_depth) {
   try {
-    j_ = nlohmann::json::parse(ss.str());
+    return nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+      if (depth > max_depth) fail(what + ": JSON nested deeper than " + std::to_string(max_depth) + " levels");
+      return true;
+    });
   } catch (const nlohmann::json::exception& e) {
-    fail(p + ": not valid JSON: " + e.what());
+    fail(what + ": not valid JSON: " + e.what());
   }
+}
+
+JsonFile::JsonFile(const std::filesystem::path& path) : path_(path) {
+  const std::string p = path.string();
+  j_ = parse_json(read_text_file(path), p);
   if (!j_.is_object()) fail(p + ": top level must be a JSON object, got " + std::string(j_.type_name()));
 }
 

@@ -10,6 +10,12 @@
 
 namespace ezivk::io {
 
+// JSON from an untrusted file: a regular file of at most 64 MiB, nesting at most `max_depth` levels (nlohmann
+// parses deep nesting iteratively but serialises it recursively, so an error message quoting a value could
+// overflow the stack). Errors name `what` (the path).
+std::string read_text_file(const std::filesystem::path& path, uint64_t max_bytes = 64ull << 20);
+nlohmann::json parse_json(const std::string& text, const std::string& what, int max_depth = 32);
+
 class JsonFile {
  public:
   // Reads and parses; Error "<path>: not valid JSON: ..." or "<path>: cannot read ..." otherwise.

@@ -127,6 +127,8 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
     const char* hb = reinterpret_cast<const char*>(map_ + 8);
     try {
       header = json::parse(hb, hb + header_len, [&](int depth, json::parse_event_t ev, json& parsed) {
+        // A valid header nests 3 levels; deeper values would be serialised recursively by error messages.
+        if (depth > 8) fail(p + ": header nests deeper than 8 levels");
         if (depth == 1 && ev == json::parse_event_t::key && parsed.is_string() &&
             !seen.insert(parsed.get<std::string>()).second && duplicate.empty())
           duplicate = parsed.get<std::string>();

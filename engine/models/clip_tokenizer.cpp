@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "engine/gpu/error.h"
+#include "engine/io/json_file.h"
 
 namespace ezivk::models {
 namespace {
@@ -212,20 +213,10 @@ void pretokenize(const std::u32string& w, std::vector<std::string>& pieces) {
 std::string read_text(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(path.string() + ": file not found");
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  if (!f) fail(path.string() + ": cannot be read");
-  return s.str();
+  return io::read_text_file(path);  // size-capped: a vocabulary is about 1 MB
 }
 
-nlohmann::json read_json(const std::filesystem::path& path) {
-  try {
-    return nlohmann::json::parse(read_text(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail(path.string() + ": not valid JSON (" + e.what() + ")");
-  }
-}
+nlohmann::json read_json(const std::filesystem::path& path) { return io::parse_json(read_text(path), path.string()); }
 
 // A token entry in special_tokens_map.json / tokenizer_config.json: a string or an AddedToken object.
 std::optional<std::string> token_content(const nlohmann::json& doc, const char* key,

@@ -1,5 +1,7 @@
 #include "engine/models/graph_runner.h"
 
+#include "engine/gpu/error.h"
+
 namespace ezivk::models {
 
 GraphRunner::GraphRunner(gpu::Context& ctx, std::string name, bool timing)
@@ -15,6 +17,9 @@ uint64_t GraphRunner::plan(DType dtype, const std::function<Act(Graph&)>& forwar
 
 void GraphRunner::reserve(uint64_t bytes) {
   if (arena_ && arena_->capacity() >= bytes) return;
+  if (arena_ && rec_.recording())
+    fail(name_ + ": the activation arena must grow to " + gpu::format_bytes(bytes) +
+         " while recorded commands still use it; reserve the largest plan before recording");
   arena_.reset();
   arena_ = std::make_unique<gpu::Arena>(ctx_, name_ + " activations", std::max<uint64_t>(bytes, 256),
                                         gpu::MemoryUse::Device);

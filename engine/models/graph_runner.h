@@ -23,7 +23,8 @@ class GraphRunner {
   uint64_t plan(DType dtype, const std::function<Act(Graph&)>& forward);
 
   // Makes the arena at least `bytes` now, so runs of several models share one allocation of the largest plan
-  // instead of growing (and briefly holding two arenas) run by run. Only between submits.
+  // instead of growing (and briefly holding two arenas) run by run. Growing while commands are recorded and not yet
+  // submitted is an Error (they point into the old arena).
   void reserve(uint64_t bytes);
 
   uint64_t activation_bytes() const { return arena_ ? arena_->capacity() : 0; }
@@ -32,8 +33,10 @@ class GraphRunner {
  private:
   gpu::Context& ctx_;
   std::string name_;
-  gpu::Recorder rec_;
+  // Declared before the recorder so it is destroyed after it: the recorder's destructor waits for (or, after a
+  // timeout, gives up on) work that may still use these activations.
   std::unique_ptr<gpu::Arena> arena_;
+  gpu::Recorder rec_;
 };
 
 }  // namespace ezivk::models

@@ -81,9 +81,11 @@ void sched_step(gpu::Context& ctx, gpu::Recorder& rec, const SchedStepArgs& a) {
     float guidance;
     uint32_t slots, has_noise;
   } push{uint32_t(n), a.guided ? 1u : 0u, a.guidance, slots, a.noise ? 1u : 0u};
-  // Absent operands are bound to the coefficient block, which the shader then never reads.
+  // Absent operands are bound to a buffer the shader then never touches: the noise (declared readonly in the
+  // shader) to the coefficient block, the history (read-write in the shader, so validation counts it as written)
+  // to x0, which this dispatch writes anyway — declared accesses stay true to what the shader could do.
   const gpu::Bind noise = a.noise ? bind(*a.noise, gpu::Access::Read) : bind(a.coefficients, gpu::Access::Read);
-  const gpu::Bind hist = a.history ? bind(*a.history, gpu::Access::ReadWrite) : bind(a.coefficients, gpu::Access::Read);
+  const gpu::Bind hist = a.history ? bind(*a.history, gpu::Access::ReadWrite) : bind(a.x0, gpu::Access::ReadWrite);
   const Grid g = grid_1d(ctx, uint64_t(n), kWg);
   rec.dispatch(pl,
                {bind(a.x, gpu::Access::ReadWrite), bind(a.model_out, gpu::Access::Read), noise, hist,

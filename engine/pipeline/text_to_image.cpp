@@ -171,8 +171,6 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
       const float sigma = float(scheduler->init_noise_sigma());
       for (auto& v : x) v *= sigma;
       ctx.upload(s.x.data, x.data(), x.size() * 4);
-      std::vector<float> zeros(size_t(std::max(slots, 1) * n), 0.f);
-      ctx.upload(s.history.data, zeros.data(), zeros.size() * 4);
       for (int i = 0; i < steps; ++i) {
         const auto c = ops::pack_step_coefficients(scheduler->step_coefficients(i));
         ctx.upload(coefs[size_t(i)].data, c.data(), c.size() * 4);
@@ -182,6 +180,7 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
     }
 
     // --- the denoising loop ---------------------------------------------------------------------------------
+    runner.recorder().fill(s.history.data, 0);  // recorded into the first step's command buffer
     std::vector<float> x0_host;
     for (int i = 0; i < steps; ++i) {
       t0 = Clock::now();

@@ -2,6 +2,7 @@
 // counts of tests/cli/model_flops_reference.py, taken from the PyTorch reference's executed matmuls and convs)
 // and the memory accounting.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -36,7 +37,7 @@ nlohmann::json bench_json(const ScratchDir& tmp, std::vector<std::string> args, 
   const std::string p = run_cli(cli::bench, args);
   if (printed) *printed = p;
   EXPECT_TRUE(fs::exists(out));
-  EXPECT_FALSE(fs::exists(out.string() + ".tmp"));
+  EXPECT_FALSE(fs::exists(out.string() + ".tmp" + std::to_string(::getpid())));
   std::ifstream f(out.string() + ".json");
   return nlohmann::json::parse(f);
 }

@@ -97,6 +97,7 @@ TEST_F(GenerateCli, BadArgumentsFailBeforeWriting) {
                        "/nonexistent/sd"));
   // A scheduler override the engine does not know names the key.
   EXPECT_TRUE(contains(cli_error<Error>(cli::generate, with({"--scheduler-set", "no_such_key=1"})), "no_such_key"));
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, with({"--negative", "bad \xff byte"})), "--negative"));
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -129,6 +129,12 @@ TEST(JsonFile, UnreadableOrInvalidFilesNameThePath) {
   EXPECT_TRUE(throws_error_with([&] { JsonFile j(arr); }, {"arr.json", "must be a JSON object", "array"}));
   EXPECT_TRUE(
       throws_error_with([&] { JsonFile j("mem.json", nlohmann::json(3)); }, {"mem.json", "must be a JSON object"}));
+  // Deep nesting is refused while parsing (an error message quoting such a value would recurse per level).
+  const auto deep = dir / "deep.json";
+  write_bytes(deep, "{\"in_channels\": " + std::string(200000, '[') + std::string(200000, ']') + "}");
+  EXPECT_TRUE(throws_error_with([&] { JsonFile j(deep); }, {"deep.json", "nested deeper than 32 levels"}));
+  // A directory (or a device, a FIFO) is not read.
+  EXPECT_TRUE(throws_error_with([&] { JsonFile j(dir.path()); }, {"cannot read", "not a regular file"}));
   JsonFile ok("mem.json", nlohmann::json{{"k", 1}});
   EXPECT_EQ(ok.integer("k"), 1);
   EXPECT_EQ(ok.json().at("k"), 1);

@@ -1,6 +1,7 @@
 #include "engine/io/npy.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -63,7 +64,7 @@ TEST(Npy, WritesVersionOneHeaderPaddedTo64) {
   ASSERT_EQ(s.size(), 128u + 24u);
   EXPECT_EQ(s.substr(0, 128), want);
   EXPECT_EQ(std::memcmp(s.data() + 128, vals.data(), 24), 0);
-  EXPECT_FALSE(std::filesystem::exists(dir / "h.npy.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir / ("h.npy.tmp" + std::to_string(::getpid()))));
 
   // 0-d is "()" and 1-d "(n,)", as Python writes tuples; the data always starts at a multiple of 64.
   const float one = 4.f;

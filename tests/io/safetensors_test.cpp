@@ -1,6 +1,7 @@
 #include "engine/io/safetensors.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -153,7 +154,7 @@ TEST(Safetensors, RoundTripsEveryFloatDtype) {
                      {"w.f16", StDType::F16, {n16}, to_bytes(f16)},
                      {"w.bf16", StDType::BF16, {1, n16}, to_bytes(bf16)}},
                     {{"k", "v"}});
-  EXPECT_FALSE(std::filesystem::exists(dir / "round.safetensors.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir / ("round.safetensors.tmp" + std::to_string(::getpid()))));
 
   SafetensorsFile f(path);
   EXPECT_EQ(f.metadata(), (std::map<std::string, std::string>{{"k", "v"}}));
@@ -339,6 +340,15 @@ TEST(Safetensors, RejectsFilesThatCannotHoldAHeader) {
   h[5] = 1;  // 2^40
   write_bytes(huge, h + "{}");
   EXPECT_TRUE(throws_error_with([&] { SafetensorsFile f(huge); }, {"huge.safetensors", "100 MB"}));
+
+  // A shape nested 100,000 deep parses, but quoting it in the error would recurse per level: refused early.
+  const auto deep = dir / "deep.safetensors";
+  const std::string header = "{\"a\":{\"dtype\":\"F32\",\"shape\":" + std::string(100000, '[') +
+                             std::string(100000, ']') + ",\"data_offsets\":[0,0]}}";
+  std::string len(8, '\0');
+  for (int i = 0; i < 8; ++i) len[size_t(i)] = char((uint64_t(header.size()) >> (8 * i)) & 0xff);
+  write_bytes(deep, len + header);
+  EXPECT_TRUE(throws_error_with([&] { SafetensorsFile f(deep); }, {"deep.safetensors", "deeper than 8 levels"}));
 }
 
 struct BadHeader {

@@ -111,11 +111,12 @@ int bench_generate(const std::vector<std::string>& args) {
       p.prompt_ids = ids;
       p.negative_ids = ids;
     }
+    Progress run_progress(stderr);  // per run, so rates and ETAs do not mix step counts
     const auto r = pipeline::text_to_image(*sd, p, [&](const pipeline::Event& e) {
-      if (auto* s = std::get_if<pipeline::StepDone>(&e)) progress.step(s->index + 1, s->total, s->seconds, "");
-      else if (auto* st = std::get_if<pipeline::StageDone>(&e)) progress.line(st->stage + ": " + format_duration(st->seconds));
+      if (auto* s = std::get_if<pipeline::StepDone>(&e)) run_progress.step(s->index + 1, s->total, s->seconds, "");
+      else if (auto* st = std::get_if<pipeline::StageDone>(&e)) run_progress.line(st->stage + ": " + format_duration(st->seconds));
     });
-    progress.finish();
+    run_progress.finish();
     double later = 0;
     for (size_t i = 1; i < r.step_seconds.size(); ++i) later += r.step_seconds[i];
     const double per = r.step_seconds.size() > 1 ? later / double(r.step_seconds.size() - 1) : r.step_seconds[0];

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "tools/ezivk/commands.h"
 
 namespace ezivk::cli {
@@ -40,6 +42,14 @@ void parse_size(const std::string& v, int64_t& width, int64_t& height) {
   height = parse_int(h, "--size height", 8, 8192);
   if (width % 8 || height % 8)
     throw UsageError("--size must be WxH with both multiples of 8 (the VAE's 8x downsampling), got '" + v + "'");
+}
+
+void expect_utf8(const std::string& v, const std::string& option) {
+  try {
+    (void)nlohmann::json(v).dump();  // nlohmann validates UTF-8 when serialising
+  } catch (const nlohmann::json::exception&) {
+    throw UsageError(option + " is not valid UTF-8");
+  }
 }
 
 ops::DType parse_precision(const std::string& v) {

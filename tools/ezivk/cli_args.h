@@ -14,6 +14,8 @@ int64_t parse_int(const std::string& v, const std::string& option, int64_t lo, i
 double parse_double(const std::string& v, const std::string& option, double lo, double hi);
 // "512x512" or "512": width and height.
 void parse_size(const std::string& v, int64_t& width, int64_t& height);
+// UsageError naming the option unless v is valid UTF-8.
+void expect_utf8(const std::string& v, const std::string& option);
 // fp16 | fp32
 ops::DType parse_precision(const std::string& v);
 

@@ -83,6 +83,12 @@ Options parse(const std::vector<std::string>& args) {
   }
   if (o.model.empty()) throw UsageError("--model DIR is required");
   if (!prompt_given) throw UsageError("--prompt TEXT is required");
+  // Text that ends up in the PNG and the JSON report must be UTF-8: refuse it now, not after minutes of work.
+  for (const auto& [name, v] : {std::pair<const char*, const std::string*>{"--prompt", &o.p.prompt},
+                                {"--negative", &o.p.negative_prompt}, {"--model", &o.model}, {"--out", &o.out},
+                                {"--json", &o.json}})
+    expect_utf8(*v, name);
+  for (const auto& v : o.p.scheduler_overrides) expect_utf8(v, "--scheduler-set");
   if (fs::path(o.out).extension() != ".png") throw UsageError("--out must name a .png file, got '" + o.out + "'");
   if (!o.seed_given) o.p.seed = std::random_device{}() & 0x7fffffff;
   return o;
@@ -124,6 +130,9 @@ int generate(const std::vector<std::string>& args) {
       progress.line("warning: " + n->text);
     } else if (auto* st = std::get_if<pipeline::StageDone>(&e)) {
       progress.line(st->stage + ": " + format_duration(st->seconds));
+    } else if (auto* f = std::get_if<pipeline::Failed>(&e)) {
+      progress.finish();  // the error follows on its own line
+      (void)f;
     } else if (auto* r = std::get_if<pipeline::RunStarted>(&e)) {
       progress.line(std::to_string(r->steps) + " steps of " + r->scheduler + " at " + std::to_string(r->width) + "x" +
                     std::to_string(r->height) + (r->guided ? " with guidance" : " without guidance"));
@@ -177,7 +186,9 @@ int generate(const std::vector<std::string>& args) {
                                            {"activation_bytes", result.activation_bytes},
                                            {"state_bytes", result.state_bytes},
                                            {"total_bytes", result.weight_bytes + result.activation_bytes + result.state_bytes}}}};
-    io::write_file_atomically(o.json, [&](std::ostream& f) { f << j.dump(2) << "\n"; });
+    io::write_file_atomically(o.json, [&](std::ostream& f) {
+      f << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    });
     std::printf("wrote %s\n", o.json.c_str());
   }
   return 0;

@@ -102,7 +102,7 @@ int inspect(const std::vector<std::string>& args) {
   if (text.config.hidden_size != uc.cross_attention_dim)
     throw Error(folder.config("text_encoder").string() + ": hidden_size " + std::to_string(text.config.hidden_size) +
                 " does not match the UNet's cross_attention_dim " + std::to_string(uc.cross_attention_dim));
-  if (tok.vocab_size() != text.config.vocab_size)
+  if (tok.vocab_size() > text.config.vocab_size)
     throw Error(folder.tokenizer_dir().string() + ": the vocabulary has " + std::to_string(tok.vocab_size()) +
                 " tokens but the text encoder's vocab_size is " + std::to_string(text.config.vocab_size));
   const std::string prediction = sched.string("prediction_type", "epsilon");
@@ -125,7 +125,8 @@ int inspect(const std::vector<std::string>& args) {
       context{{}, dtype, {ub, seq, uc.cross_attention_dim}}, z{{}, dtype, {batch, vae.config.latent_channels, lh, lw}};
   models::GraphRunner runner(ctx, "inspect");
   const uint64_t unet_act = runner.plan(dtype, [&](Graph& g) { return unet.model->forward(g, sample, t, context); });
-  const uint64_t text_act = runner.plan(dtype, [&](Graph& g) { return text.model->forward(g, {}, ub, seq); });
+  // The text encoder runs once on [negative, prompt]; its output is then repeated per image.
+  const uint64_t text_act = runner.plan(dtype, [&](Graph& g) { return text.model->forward(g, {}, 2, seq); });
   const uint64_t vae_act = runner.plan(dtype, [&](Graph& g) { return vae.model->decode(g, z); });
   const uint64_t weights = unet.report.device_bytes + vae.report.device_bytes + text.report.device_bytes;
   const uint64_t act = std::max({unet_act, text_act, vae_act});
