@@ -10,6 +10,7 @@
 #include "engine/gpu/context.h"
 #include "engine/gpu/device_report.h"
 #include "engine/gpu/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/gpu/recorder.h"
 #include "tools/ezivk/bench_ops.h"
 #include "tools/ezivk/commands.h"
@@ -112,11 +113,7 @@ int bench(const std::vector<std::string>& args) {
   std::printf("\n%s", report.summary.c_str());
   // Write to a temporary name first so an interrupted run leaves no half-written table.
   for (const auto& [path, body] : {std::pair{o.out, text}, std::pair{o.out + ".json", report_json(report).dump(2) + "\n"}}) {
-    const std::string tmp = path + ".tmp";
-    std::ofstream f(tmp);
-    f << body;
-    f.close();
-    if (!f || std::rename(tmp.c_str(), path.c_str()) != 0) throw Error("could not write '" + path + "'");
+    io::write_file_atomically(path, [&](std::ostream& f) { f << body; });
   }
   std::printf("wrote %s and %s.json\n", o.out.c_str(), o.out.c_str());
   return 0;

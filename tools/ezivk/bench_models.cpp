@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gpu/context.h"
+#include "engine/io/atomic_file.h"
 #include "engine/gpu/error.h"
 #include "engine/models/autoencoder_kl.h"
 #include "engine/models/clip_text_model.h"
@@ -245,11 +246,7 @@ nlohmann::json row_json(const Row& r) {
 }
 
 void write_file(const std::string& path, const std::string& body) {
-  const std::string tmp = path + ".tmp";
-  std::ofstream f(tmp);
-  f << body;
-  f.close();
-  if (!f || std::rename(tmp.c_str(), path.c_str()) != 0) fail("bench: could not write '" + path + "'");
+  io::write_file_atomically(path, [&](std::ostream& f) { f << body; });
 }
 
 }  // namespace
