@@ -311,13 +311,33 @@ void write_png(const std::filesystem::path& path, const Image8& image, const Png
   });
 }
 
-Image8 read_png(const std::filesystem::path& path) {
-  const std::string p = path.string();
-  const std::vector<uint8_t> bytes = read_file(path);
-  check_declared_size(p, bytes);
-  ReadStruct r(p, bytes);
+namespace {
+
+std::vector<uint8_t> read_checked(const std::filesystem::path& path) {
+  std::vector<uint8_t> bytes = read_file(path);
+  check_declared_size(path.string(), bytes);
+  return bytes;
+}
+
+// A PNG read into memory with its declared size checked, and libpng's reader past the header.
+struct OpenedPng {
+  std::string name;
+  std::vector<uint8_t> bytes;  // before r, which reads from it
+  ReadStruct r;
   Header h{};
-  if (!read_header_step(r.png_, r.info_, &h)) r.fail_with_libpng(p);
+  explicit OpenedPng(const std::filesystem::path& path)
+      : name(path.string()), bytes(read_checked(path)), r(name, bytes) {
+    if (!read_header_step(r.png_, r.info_, &h)) r.fail_with_libpng(name);
+  }
+};
+
+}  // namespace
+
+Image8 read_png(const std::filesystem::path& path) {
+  OpenedPng f(path);
+  const std::string& p = f.name;
+  ReadStruct& r = f.r;
+  Header& h = f.h;
   if ((h.channels != 3 && h.channels != 4) || h.rowbytes != size_t(h.width) * size_t(h.channels)) {
     fail(p + ": decoding gave " + std::to_string(h.channels) + " channels of " + std::to_string(h.rowbytes) +
          " bytes per row, expected 8-bit RGB or RGBA");
@@ -330,12 +350,10 @@ Image8 read_png(const std::filesystem::path& path) {
 }
 
 PngText read_png_text(const std::filesystem::path& path) {
-  const std::string p = path.string();
-  const std::vector<uint8_t> bytes = read_file(path);
-  check_declared_size(p, bytes);
-  ReadStruct r(p, bytes);
-  Header h{};
-  if (!read_header_step(r.png_, r.info_, &h)) r.fail_with_libpng(p);
+  OpenedPng f(path);
+  const std::string& p = f.name;
+  ReadStruct& r = f.r;
+  Header& h = f.h;
   std::vector<uint8_t> scratch(h.rowbytes);
   if (!read_rows_step(r.png_, r.info_, nullptr, scratch.data(), &h)) r.fail_with_libpng(p);
   png_textp text = nullptr;

@@ -3,6 +3,7 @@
 // plus what `ezivk inspect` reports. Loading in dry mode (no context) checks every tensor name and shape and
 // counts parameters and bytes without reading weights or touching the device.
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,26 +41,42 @@ uint64_t dry_bytes(const Config& config, WeightSource& source, ops::DType dtype,
   return dry.device_bytes();
 }
 
-// Loads `component` of `folder` with Model(config, store, extra...). ctx == nullptr: dry mode.
+// Builds c.model from c.config and c.source (both set) and fills the report's counts. ctx == nullptr: dry mode.
 template <class Model, class Config, class... Extra>
-Component<Model, Config> load_component(const ModelFolder& folder, const std::string& component, gpu::Context* ctx,
-                                        ops::DType dtype, Extra&&... extra) {
-  Component<Model, Config> c;
-  c.config = Config::from_file(folder.config(component));
-  const auto files = folder.weights(component);
-  auto src = std::make_unique<SafetensorsSource>(files);
-  c.report.stored_bytes = src->bytes_by_dtype();
-  c.source = std::move(src);
-  c.weights = std::make_unique<WeightStore>(ctx, *c.source, dtype, component);
+void build_component(Component<Model, Config>& c, const std::string& name, gpu::Context* ctx, ops::DType dtype,
+                     Extra&&... extra) {
+  c.weights = std::make_unique<WeightStore>(ctx, *c.source, dtype, name);
   if (ctx) c.weights->set_capacity_hint(dry_bytes<Model>(c.config, *c.source, dtype, extra...));
   c.model = std::make_unique<Model>(c.config, *c.weights, std::forward<Extra>(extra)...);
-  c.report.name = component;
-  for (auto& f : files) c.report.files.push_back(f.string());
+  c.report.name = name;
   c.report.parameters = c.weights->parameters();
   c.report.tensors = c.weights->tensor_count();
   c.report.device_bytes = c.weights->device_bytes();
   c.report.unused = c.source->unused();
+}
+
+// A model from its config file and weight files: Model(config, store, extra...). ctx == nullptr: dry mode.
+template <class Model, class Config, class... Extra>
+Component<Model, Config> load_component_files(const std::filesystem::path& config_file,
+                                              const std::vector<std::filesystem::path>& weight_files,
+                                              const std::string& name, gpu::Context* ctx, ops::DType dtype,
+                                              Extra&&... extra) {
+  Component<Model, Config> c;
+  c.config = Config::from_file(config_file);
+  auto src = std::make_unique<SafetensorsSource>(weight_files);
+  c.report.stored_bytes = src->bytes_by_dtype();
+  c.source = std::move(src);
+  for (auto& f : weight_files) c.report.files.push_back(f.string());
+  build_component(c, name, ctx, dtype, std::forward<Extra>(extra)...);
   return c;
+}
+
+// Loads `component` ("unet", "vae", "text_encoder") of `folder`.
+template <class Model, class Config, class... Extra>
+Component<Model, Config> load_component(const ModelFolder& folder, const std::string& component, gpu::Context* ctx,
+                                        ops::DType dtype, Extra&&... extra) {
+  return load_component_files<Model, Config>(folder.config(component), folder.weights(component), component, ctx,
+                                             dtype, std::forward<Extra>(extra)...);
 }
 
 // The same model with deterministic random weights (benchmarks of full-size shapes without a download).
@@ -69,13 +86,7 @@ Component<Model, Config> random_component(const Config& config, const std::strin
   Component<Model, Config> c;
   c.config = config;
   c.source = std::make_unique<RandomSource>(seed);
-  c.weights = std::make_unique<WeightStore>(ctx, *c.source, dtype, name);
-  if (ctx) c.weights->set_capacity_hint(dry_bytes<Model>(c.config, *c.source, dtype, extra...));
-  c.model = std::make_unique<Model>(c.config, *c.weights, std::forward<Extra>(extra)...);
-  c.report.name = name;
-  c.report.parameters = c.weights->parameters();
-  c.report.tensors = c.weights->tensor_count();
-  c.report.device_bytes = c.weights->device_bytes();
+  build_component(c, name, ctx, dtype, std::forward<Extra>(extra)...);
   return c;
 }
 

@@ -154,83 +154,58 @@ ops::Tensor WeightStore::place(std::vector<int64_t> shape, ops::DType dt, const 
   return t;
 }
 
-ops::Tensor WeightStore::matrix(const std::string& name, int64_t rows, int64_t cols) {
-  source_->check(name, {{rows, cols}, {rows, cols, 1, 1}});
+std::vector<float> WeightStore::read_stacked(const std::vector<std::string>& names,
+                                             const std::vector<std::vector<std::vector<int64_t>>>& allowed) {
+  std::vector<int64_t> sizes;
+  for (size_t i = 0; i < names.size(); ++i) sizes.push_back(numel(source_->check(names[i], allowed[i])));
+  tensors_ += int64_t(names.size()) - 1;  // counted as stored; place() counts the stacked tensor once
   std::vector<float> v;
-  if (!dry()) {
-    v.resize(size_t(rows * cols));
-    source_->read(name, v.data());
+  if (dry()) return v;
+  int64_t total = 0;
+  for (auto n : sizes) total += n;
+  v.resize(size_t(total));
+  int64_t at = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    source_->read(names[i], v.data() + at);
+    at += sizes[i];
   }
-  return place({rows, cols}, dtype_, v);
+  return v;
+}
+
+ops::Tensor WeightStore::matrix(const std::string& name, int64_t rows, int64_t cols) {
+  return matrix_concat({name}, {rows}, cols);
 }
 
 ops::Tensor WeightStore::matrix_concat(const std::vector<std::string>& names, const std::vector<int64_t>& rows,
                                        int64_t cols) {
+  std::vector<std::vector<std::vector<int64_t>>> allowed;
   int64_t total = 0;
-  for (size_t i = 0; i < names.size(); ++i) {
-    source_->check(names[i], {{rows[i], cols}, {rows[i], cols, 1, 1}});
-    total += rows[i];
+  for (auto r : rows) {
+    allowed.push_back({{r, cols}, {r, cols, 1, 1}});  // a 1×1 conv weight has the same element order
+    total += r;
   }
-  std::vector<float> v;
-  if (!dry()) {
-    v.resize(size_t(total * cols));
-    int64_t at = 0;
-    for (size_t i = 0; i < names.size(); ++i) {
-      source_->read(names[i], v.data() + at * cols);
-      at += rows[i];
-    }
-  }
-  tensors_ += int64_t(names.size()) - 1;  // counted as stored, not as fused
-  return place({total, cols}, dtype_, v);
+  return place({total, cols}, dtype_, read_stacked(names, allowed));
 }
 
-ops::Tensor WeightStore::vector(const std::string& name, int64_t n) {
-  source_->check(name, {{n}});
-  std::vector<float> v;
-  if (!dry()) {
-    v.resize(size_t(n));
-    source_->read(name, v.data());
-  }
-  return place({n}, dtype_, v);
-}
+ops::Tensor WeightStore::vector(const std::string& name, int64_t n) { return vector_concat({name}, {n}); }
 
 ops::Tensor WeightStore::vector_concat(const std::vector<std::string>& names, const std::vector<int64_t>& n) {
+  std::vector<std::vector<std::vector<int64_t>>> allowed;
   int64_t total = 0;
-  for (size_t i = 0; i < names.size(); ++i) {
-    source_->check(names[i], {{n[i]}});
-    total += n[i];
+  for (auto k : n) {
+    allowed.push_back({{k}});
+    total += k;
   }
-  std::vector<float> v;
-  if (!dry()) {
-    v.resize(size_t(total));
-    int64_t at = 0;
-    for (size_t i = 0; i < names.size(); ++i) {
-      source_->read(names[i], v.data() + at);
-      at += n[i];
-    }
-  }
-  tensors_ += int64_t(names.size()) - 1;
-  return place({total}, dtype_, v);
+  return place({total}, dtype_, read_stacked(names, allowed));
 }
 
 ops::Tensor WeightStore::f32(const std::string& name, int64_t n) {
-  source_->check(name, {{n}});
-  std::vector<float> v;
-  if (!dry()) {
-    v.resize(size_t(n));
-    source_->read(name, v.data());
-  }
-  return place({n}, ops::DType::F32, v);
+  return place({n}, ops::DType::F32, read_stacked({name}, {{{n}}}));
 }
 
 ops::Tensor WeightStore::conv(const std::string& name, int64_t cout, int64_t cin, int64_t kh, int64_t kw) {
-  source_->check(name, {{cout, cin, kh, kw}});
-  std::vector<float> v;
-  if (!dry()) {
-    v.resize(size_t(cout * cin * kh * kw));
-    source_->read(name, v.data());
-    v = ops::conv2d_weights_to_ohwi(v, int(cout), int(cin), int(kh), int(kw));
-  }
+  std::vector<float> v = read_stacked({name}, {{{cout, cin, kh, kw}}});
+  if (!dry()) v = ops::conv2d_weights_to_ohwi(v, int(cout), int(cin), int(kh), int(kw));
   return place({cout, kh, kw, cin}, dtype_, v);
 }
 

@@ -116,6 +116,10 @@ class WeightStore {
 
  private:
   ops::Tensor place(std::vector<int64_t> shape, ops::DType dt, const std::vector<float>& values);
+  // Checks each tensor against its allowed shapes and reads them one after another as float32 (nothing in dry
+  // mode).
+  std::vector<float> read_stacked(const std::vector<std::string>& names,
+                                  const std::vector<std::vector<std::vector<int64_t>>>& allowed);
   gpu::Context* ctx_;
   WeightSource* source_;
   ops::DType dtype_;

@@ -23,21 +23,13 @@ std::filesystem::path vae_weights(const std::string& model) {
   return model_dir(model) / "vae" / "diffusion_pytorch_model.safetensors";
 }
 
-// A VAE from a folder's config and an explicit weights file (the broken copies of the error tests).
-struct LoadedVae {
-  models::VaeConfig config;
-  models::SafetensorsSource source;
-  models::WeightStore store;
-  AutoencoderKL vae;
-  LoadedVae(gpu::Context& ctx, const std::string& model, DType dt, const std::filesystem::path& weights,
-            AutoencoderKL::Part part = AutoencoderKL::Part::Both)
-      : config(models::VaeConfig::from_file(model_dir(model) / "vae" / "config.json")),
-        source({weights}),
-        store(&ctx, source, dt, "vae"),
-        vae(config, store, part) {}
-};
-
 using Vae = models::Component<AutoencoderKL, models::VaeConfig>;
+// A VAE from a folder's config and an explicit weights file (the broken copies of the error tests).
+Vae load_vae_from(gpu::Context& ctx, const std::string& model, DType dt, const std::filesystem::path& weights,
+                  AutoencoderKL::Part part = AutoencoderKL::Part::Both) {
+  return models::load_component_files<AutoencoderKL, models::VaeConfig>(model_dir(model) / "vae" / "config.json",
+                                                                        {weights}, "vae", &ctx, dt, part);
+}
 Vae load_vae(gpu::Context* ctx, const std::string& model, DType dt, AutoencoderKL::Part part) {
   return models::load_component<AutoencoderKL, models::VaeConfig>(models::ModelFolder(model_dir(model)), "vae", ctx,
                                                                   dt, part);
@@ -160,7 +152,7 @@ TEST_F(AutoencoderKLLoad, MissingOrMisshapenTensorIsNamed) {
   ScratchDir dir("vae_errors");
   const auto broken = dir.path() / "vae.safetensors";
   const auto expect_load_error = [&](const char* model, std::initializer_list<const char*> words) {
-    expect_error([&] { LoadedVae m(ctx(), model, DType::F32, broken); }, words);
+    expect_error([&] { load_vae_from(ctx(), model, DType::F32, broken); }, words);
   };
   copy_safetensors_with(vae_weights("sd2-tiny"), broken, "decoder.up_blocks.1.resnets.1.conv2.weight", std::nullopt);
   expect_load_error("sd2-tiny", {"decoder.up_blocks.1.resnets.1.conv2.weight", "missing"});
@@ -179,16 +171,16 @@ TEST_F(AutoencoderKLLoad, MissingOrMisshapenTensorIsNamed) {
 }
 
 TEST_F(AutoencoderKLLoad, WrongSizesAndMissingPartsAreErrors) {
-  LoadedVae m(ctx(), "sd2-tiny", DType::F32, vae_weights("sd2-tiny"), AutoencoderKL::Part::EncoderOnly);
-  EXPECT_FALSE(m.vae.has_decoder());
+  const Vae m = load_vae_from(ctx(), "sd2-tiny", DType::F32, vae_weights("sd2-tiny"), AutoencoderKL::Part::EncoderOnly);
+  EXPECT_FALSE(m.model->has_decoder());
   models::GraphRunner runner(ctx(), "vae test");
   // sd2-tiny downsamples by 2: an odd height cannot be encoded.
   const std::vector<int64_t> odd{1, 3, 15, 12};
   DeviceTensor image(ctx(), odd, DType::F32, std::vector<float>(15 * 12 * 3, 0.5f));
-  expect_error([&] { runner.run(DType::F32, [&](models::Graph& g) { return m.vae.encode_moments(g, image.tensor()); }); },
+  expect_error([&] { runner.run(DType::F32, [&](models::Graph& g) { return m.model->encode_moments(g, image.tensor()); }); },
                {"AutoencoderKL", "15×12", "multiples of 2"});
   DeviceTensor z(ctx(), {1, 4, 2, 2}, DType::F32, std::vector<float>(16, 0.f));
-  expect_error([&] { runner.run(DType::F32, [&](models::Graph& g) { return m.vae.decode(g, z.tensor()); }); },
+  expect_error([&] { runner.run(DType::F32, [&](models::Graph& g) { return m.model->decode(g, z.tensor()); }); },
                {"AutoencoderKL", "decoder"});
 }
 

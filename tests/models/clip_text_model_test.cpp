@@ -21,19 +21,6 @@ std::filesystem::path text_weights(const std::string& model) {
   return model_dir(model) / "text_encoder" / "model.safetensors";
 }
 
-// The text encoder from a folder's config and an explicit weights file (the broken copies of the error tests).
-struct LoadedText {
-  models::ClipTextConfig config;
-  models::SafetensorsSource source;
-  models::WeightStore store;
-  ClipTextModel model;
-  LoadedText(gpu::Context& ctx, const std::string& name, DType dt, const std::filesystem::path& weights)
-      : config(models::ClipTextConfig::from_file(model_dir(name) / "text_encoder" / "config.json")),
-        source({weights}),
-        store(&ctx, source, dt, "text"),
-        model(config, store) {}
-};
-
 // text_ids.npy as uint32, with its [batch, seq] shape.
 std::vector<uint32_t> golden_ids(const std::string& model, int64_t& batch, int64_t& seq) {
   std::vector<int64_t> shape;
@@ -45,6 +32,11 @@ std::vector<uint32_t> golden_ids(const std::string& model, int64_t& batch, int64
 }
 
 using Text = models::Component<ClipTextModel, models::ClipTextConfig>;
+// The text encoder from a folder's config and an explicit weights file (the broken copies of the error tests).
+Text load_text_from(gpu::Context& ctx, const std::string& name, DType dt, const std::filesystem::path& weights) {
+  return models::load_component_files<ClipTextModel, models::ClipTextConfig>(
+      model_dir(name) / "text_encoder" / "config.json", {weights}, "text_encoder", &ctx, dt);
+}
 Text load_text(gpu::Context* ctx, const std::string& model, DType dt) {
   return models::load_component<ClipTextModel, models::ClipTextConfig>(models::ModelFolder(model_dir(model)),
                                                                        "text_encoder", ctx, dt);
@@ -95,7 +87,7 @@ TEST(ClipTextModelShape, Sd21HasTheSpecParameterCount) {
 
 // The dump point holds what forward returns, and only selected names are written.
 TEST_F(ClipTextModelTest, DumpsSelectedPoints) {
-  LoadedText m(ctx(), "sd2-tiny", DType::F32, text_weights("sd2-tiny"));
+  const Text m = load_text_from(ctx(), "sd2-tiny", DType::F32, text_weights("sd2-tiny"));
   int64_t batch = 0, seq = 0;
   const auto ids = golden_ids("sd2-tiny", batch, seq);
   DeviceTensor id_buf(ctx(), ids);
@@ -103,7 +95,7 @@ TEST_F(ClipTextModelTest, DumpsSelectedPoints) {
   models::DumpOptions dump{dir.path(), {"text.final"}};
   models::GraphRunner runner(ctx(), "clip test");
   const Tensor out =
-      runner.run(DType::F32, [&](models::Graph& g) { return m.model.forward(g, id_buf.slice(), batch, seq); }, &dump);
+      runner.run(DType::F32, [&](models::Graph& g) { return m.model->forward(g, id_buf.slice(), batch, seq); }, &dump);
   const auto got = models::download_floats(ctx(), out);
   const io::NpyArray dumped = io::read_npy(dir.path() / "text.final.npy");
   EXPECT_EQ(dumped.shape, out.shape);
@@ -116,24 +108,24 @@ TEST_F(ClipTextModelTest, MissingOrMisshapenTensorIsNamed) {
   const auto broken = dir.path() / "model.safetensors";
   copy_safetensors_with(text_weights("sd1-tiny"), broken, "text_model.encoder.layers.1.mlp.fc1.weight",
                         std::vector<int64_t>{48, 23});
-  expect_error([&] { LoadedText m(ctx(), "sd1-tiny", DType::F32, broken); },
+  expect_error([&] { load_text_from(ctx(), "sd1-tiny", DType::F32, broken); },
                {"text_model.encoder.layers.1.mlp.fc1.weight", "[48, 23]", "[48, 24]"});
   copy_safetensors_with(text_weights("sd2-tiny"), broken, "text_model.final_layer_norm.bias", std::nullopt);
-  expect_error([&] { LoadedText m(ctx(), "sd2-tiny", DType::F32, broken); },
+  expect_error([&] { load_text_from(ctx(), "sd2-tiny", DType::F32, broken); },
                {"text_model.final_layer_norm.bias", "missing"});
   copy_safetensors_with(text_weights("sd2-tiny"), broken, "text_model.encoder.layers.0.self_attn.v_proj.bias",
                         std::nullopt);
-  expect_error([&] { LoadedText m(ctx(), "sd2-tiny", DType::F32, broken); },
+  expect_error([&] { load_text_from(ctx(), "sd2-tiny", DType::F32, broken); },
                {"text_model.encoder.layers.0.self_attn.v_proj.bias", "missing"});
 }
 
 TEST_F(ClipTextModelTest, BadSequenceOrIdBufferIsAnError) {
-  LoadedText m(ctx(), "sd2-tiny", DType::F32, text_weights("sd2-tiny"));
+  const Text m = load_text_from(ctx(), "sd2-tiny", DType::F32, text_weights("sd2-tiny"));
   DeviceTensor ids(ctx(), std::vector<uint32_t>(78, 1));
   models::GraphRunner runner(ctx(), "clip test");
-  expect_error([&] { runner.run(DType::F32, [&](models::Graph& g) { return m.model.forward(g, ids.slice(), 1, 78); }); },
+  expect_error([&] { runner.run(DType::F32, [&](models::Graph& g) { return m.model->forward(g, ids.slice(), 1, 78); }); },
                {"ClipTextModel", "seq", "77", "78"});
-  expect_error([&] { runner.run(DType::F32, [&](models::Graph& g) { return m.model.forward(g, ids.slice(), 2, 77); }); },
+  expect_error([&] { runner.run(DType::F32, [&](models::Graph& g) { return m.model->forward(g, ids.slice(), 2, 77); }); },
                {"ClipTextModel", "ids", "154"});
 }
 

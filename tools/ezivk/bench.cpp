@@ -13,6 +13,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/gpu/recorder.h"
 #include "tools/ezivk/bench_ops.h"
+#include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
 
 namespace ezivk::cli {
@@ -87,11 +88,10 @@ int bench(const std::vector<std::string>& args) {
   if (args[0] == "unet" || args[0] == "vae" || args[0] == "text") return bench_models(args);
   if (args[0] == "generate") return bench_generate(args);
   if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops, unet, vae, text or generate)");
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      usage();
-      return 0;
-    }
+  if (wants_help(args)) {
+    usage();
+    return 0;
+  }
   Options o = parse(args);
 
   gpu::ContextOptions co;

@@ -54,12 +54,13 @@ int bench_generate(const std::vector<std::string>& args) {
   std::optional<sched::SchedulerKind> scheduler;
   ops::DType dtype = ops::DType::F16;
   bool profile = false;
+  if (wants_help(args)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--model") model = option_value(args, i);
+    if (a == "--model") model = option_value(args, i);
     else if (a == "--size") parse_size(option_value(args, i), width, height);
     else if (a == "--steps") steps = parse_list(option_value(args, i), "--steps");
     else if (a == "--guidance") guidance = parse_double(option_value(args, i), "--guidance", 0, 100);

@@ -252,11 +252,10 @@ void write_file(const std::string& path, const std::string& body) {
 }  // namespace
 
 int bench_models(const std::vector<std::string>& args) {
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
+  if (wants_help(args)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   const Options o = parse(args);
 
   gpu::ContextOptions co;

@@ -8,6 +8,9 @@
 
 namespace ezivk::cli {
 
+// Whether --help or -h is among the arguments (wherever it stands: `ezivk generate --model X --help` is a request
+// for help, not a run).
+bool wants_help(const std::vector<std::string>& args);
 // The value after option args[i] (advancing i); UsageError when it is missing.
 const std::string& option_value(const std::vector<std::string>& args, size_t& i);
 int64_t parse_int(const std::string& v, const std::string& option, int64_t lo, int64_t hi);

@@ -342,11 +342,10 @@ FileTimes npy_files(const fs::path& dir) {
 }  // namespace
 
 int forward(const std::vector<std::string>& args) {
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
+  if (wants_help(args)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   if (args.empty()) throw UsageError(std::string("missing component\n") + kUsage);
   const Options o = parse(args);
 

@@ -103,11 +103,10 @@ std::string output_path(const std::string& out, int index, int batch) {
 }  // namespace
 
 int generate(const std::vector<std::string>& args) {
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
+  if (wants_help(args)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   Options o = parse(args);
   // Fail on unwritable outputs before minutes of work.
   for (const std::string& f : {o.out, o.json})

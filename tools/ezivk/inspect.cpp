@@ -65,12 +65,13 @@ int inspect(const std::vector<std::string>& args) {
   int64_t width = 0, height = 0, batch = 1;
   ops::DType dtype = ops::DType::F16;
   bool json = false;
+  if (wants_help(args)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--json") {
+    if (a == "--json") {
       json = true;
     } else if (a == "--size") {
       parse_size(option_value(args, i), width, height);
