@@ -8,6 +8,7 @@
 #include "engine/gpu/error.h"
 #include "engine/models/graph_runner.h"
 #include "engine/ops/sched_step.h"
+#include "engine/pipeline/activation_plan.h"
 #include "engine/sched/scheduler.h"
 #include "engine/util/torch_randn.h"
 
@@ -138,13 +139,10 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
 
     models::GraphRunner runner(ctx, "text-to-image", p.profile);
     std::map<std::string, TextToImageResult::OpTime> op_times;
-    {  // one activation arena for the largest of the three models
-      const uint64_t text_need = runner.plan(sd.dtype, [&](Graph& g) { return sd.text.model->forward(g, s.ids.data, prompts, seq); });
-      const uint64_t unet_need = runner.plan(sd.dtype, [&](Graph& g) { return sd.unet.model->forward(g, s.unet_in, step_ts[0], s.context); });
-      const uint64_t vae_need = runner.plan(sd.dtype, [&](Graph& g) { return sd.vae.model->decode(g, s.z); });
-      runner.reserve(std::max({text_need, unet_need, vae_need}));
-      r.activation_bytes = runner.activation_bytes();
-    }
+    // One activation arena for the largest of the three models.
+    runner.reserve(plan_activations(ctx, sd.dtype, *sd.text.model, *sd.unet.model, *sd.vae.model, B, UB, prompts, seq, h, w)
+                       .peak());
+    r.activation_bytes = runner.activation_bytes();
 
     // --- text encoder: [uncond, cond] once, then repeated per image ---------------------------------------
     auto t0 = Clock::now();

@@ -7,7 +7,7 @@
 #include "engine/models/autoencoder_kl.h"
 #include "engine/models/clip_text_model.h"
 #include "engine/models/component.h"
-#include "engine/models/graph_runner.h"
+#include "engine/pipeline/activation_plan.h"
 #include "engine/models/sd21_base.h"
 #include "engine/models/unet2d_condition.h"
 #include "support/gpu_fixture.h"
@@ -15,8 +15,6 @@
 namespace ezivk::test {
 namespace {
 
-using models::Graph;
-using ops::Tensor;
 
 TEST(MemoryPlan, Sd21BaseAt512FitsIn4GB) {
   gpu::Context& ctx = shared_context();
@@ -33,13 +31,10 @@ TEST(MemoryPlan, Sd21BaseAt512FitsIn4GB) {
   EXPECT_EQ(text.report.parameters, 340387840);
   const uint64_t weights = unet.report.device_bytes + vae.report.device_bytes + text.report.device_bytes;
 
-  models::GraphRunner runner(ctx, "plan");
-  const Tensor sample{{}, dt, {2, 4, 64, 64}}, t{{}, DType::F32, {2}}, context{{}, dt, {2, 77, 1024}},
-      z{{}, dt, {1, 4, 64, 64}};
-  const uint64_t u = runner.plan(dt, [&](Graph& g) { return unet.model->forward(g, sample, t, context); });
-  const uint64_t x = runner.plan(dt, [&](Graph& g) { return text.model->forward(g, {}, 2, 77); });
-  const uint64_t v = runner.plan(dt, [&](Graph& g) { return vae.model->decode(g, z); });
-  const uint64_t peak = weights + std::max({u, x, v});
+  const auto plan =
+      pipeline::plan_activations(ctx, dt, *text.model, *unet.model, *vae.model, 1, 2, 2, 77, 64, 64);
+  const uint64_t u = plan.unet, x = plan.text, v = plan.vae_decode;
+  const uint64_t peak = weights + plan.peak();
   std::printf("weights %.2f GB, activations: unet %.0f MB, text %.0f MB, vae decode %.0f MB -> peak %.2f GB\n",
               weights / 1e9, u / 1e6, x / 1e6, v / 1e6, peak / 1e9);
   EXPECT_LT(weights, uint64_t(2.7e9));

@@ -15,8 +15,8 @@
 #include "engine/models/clip_text_model.h"
 #include "engine/models/clip_tokenizer.h"
 #include "engine/models/component.h"
-#include "engine/models/graph_runner.h"
 #include "engine/models/unet2d_condition.h"
+#include "engine/pipeline/activation_plan.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
 
@@ -24,9 +24,6 @@ namespace ezivk::cli {
 
 namespace {
 
-using models::Act;
-using models::Graph;
-using ops::Tensor;
 
 const char* kUsage =
     "usage: ezivk inspect MODEL_DIR [--size WxH] [--batch N] [--precision fp16|fp32] [--variant fp16] [--json]\n"
@@ -121,16 +118,12 @@ int inspect(const std::vector<std::string>& args) {
   co.validation = env_validation();
   gpu::Context ctx(co);
   if (dtype == ops::DType::F16 && !ctx.fp16()) dtype = ops::DType::F32;
-  const int64_t lh = height / vf, lw = width / vf, ub = 2 * batch, seq = tok.max_length();
-  const Tensor sample{{}, dtype, {ub, uc.in_channels, lh, lw}}, t{{}, ops::DType::F32, {ub}},
-      context{{}, dtype, {ub, seq, uc.cross_attention_dim}}, z{{}, dtype, {batch, vae.config.latent_channels, lh, lw}};
-  models::GraphRunner runner(ctx, "inspect");
-  const uint64_t unet_act = runner.plan(dtype, [&](Graph& g) { return unet.model->forward(g, sample, t, context); });
-  // The text encoder runs once on [negative, prompt]; its output is then repeated per image.
-  const uint64_t text_act = runner.plan(dtype, [&](Graph& g) { return text.model->forward(g, {}, 2, seq); });
-  const uint64_t vae_act = runner.plan(dtype, [&](Graph& g) { return vae.model->decode(g, z); });
+  // The text encoder runs once on [negative, prompt]; the UNet on 2·batch items (guidance).
+  const auto plan = pipeline::plan_activations(ctx, dtype, *text.model, *unet.model, *vae.model, batch, 2 * batch, 2,
+                                               tok.max_length(), height / vf, width / vf);
+  const uint64_t unet_act = plan.unet, text_act = plan.text, vae_act = plan.vae_decode;
   const uint64_t weights = unet.report.device_bytes + vae.report.device_bytes + text.report.device_bytes;
-  const uint64_t act = std::max({unet_act, text_act, vae_act});
+  const uint64_t act = plan.peak();
 
   if (json) {
     nlohmann::json j = {{"model", dir},
