@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "engine/gpu/error.h"
+#include "engine/models/graph.h"
 #include "engine/ops/conv2d.h"
-#include "engine/util/half.h"
 
 namespace ezivk::models {
 
@@ -144,13 +144,7 @@ ops::Tensor WeightStore::place(std::vector<int64_t> shape, ops::DType dt, const 
     arenas_.emplace_back(*ctx_, name_ + " weights " + std::to_string(arenas_.size()), cap, gpu::MemoryUse::Device);
   }
   t.data = arenas_.back().alloc(bytes, align);
-  if (dt == ops::DType::F32) {
-    ctx_->upload(t.data, values.data(), bytes);
-  } else {
-    std::vector<uint16_t> h(values.size());
-    for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(values[i]);
-    ctx_->upload(t.data, h.data(), bytes);
-  }
+  upload_floats(*ctx_, t, values);  // converts to the tensor's dtype
   return t;
 }
 
