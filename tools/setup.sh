@@ -4,6 +4,9 @@
 # - A current glslc/glslang + Vulkan headers (GL_KHR_cooperative_matrix, VK_KHR_cooperative_matrix) from
 #   trixie, unpacked into a private prefix (.deps/trixie) and never installed system-wide: they need
 #   trixie's libc, so they run through the prefix's own loader via wrapper scripts in .deps/bin.
+# - Mesa 26's lavapipe (VK_KHR_cooperative_matrix), trixie's Vulkan loader and validation layer, from
+#   trixie-backports into a second private prefix (.deps/mesa); ezivk's programs run on it when the machine
+#   has no better Vulkan driver (EZIVK_SYSTEM_VULKAN=1 keeps the system driver).
 # Options: --with-python also installs python3-torch and numpy, which only the fixture tools that regenerate
 # golden tensors need (a large download; the engine and its tests never use Python). --no-python is the default.
 set -euo pipefail
@@ -15,7 +18,7 @@ for a in "$@"; do
   case "$a" in
     --no-python) want_python=0 ;;
     --with-python) want_python=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$a' (expected --with-python or --no-python)" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +47,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates xz-utils
       libvulkan-dev libvulkan1 vulkan-tools vulkan-validationlayers
       libglfw3-dev libimgui-dev libglm-dev libstb-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev xvfb x11-apps libicu-dev libpng-dev)
-[ "$want_python" = 1 ] && pkgs+=(python3 python3-numpy python3-torch)
+[ "$want_python" = 1 ] && pkgs+=(python3 python3-numpy python3-torch libopenblas0-pthread)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -95,7 +98,78 @@ W
   chmod +x "$deps/bin/$tool"
 done
 
-# --- 3. verify the compiler handles cooperative matrices and lavapipe is visible -------------------------
+# --- 3. private Mesa 26 lavapipe (cooperative matrices on the CPU) from trixie-backports ---------------------
+# bookworm's Mesa has no VK_KHR_cooperative_matrix. trixie-backports' lavapipe does, but it needs glibc >= 2.39,
+# so it runs only inside a process started through the prefix's own loader: ezivk's programs re-execute
+# themselves that way when the machine has no better Vulkan driver (engine/gpu/private_driver.cpp). The
+# prefix also carries trixie's Vulkan loader and validation layer (bookworm's 1.3.239 layer does not know the
+# cooperative-matrix structures). Nothing here touches the system. When the archive no longer offers Mesa >= 26
+# with cooperative matrices, the manifest is not written and every program stays on the system driver.
+mesa="$deps/mesa"
+manifest="$mesa/ezivk-private-vulkan.txt"
+if [ "${EZIVK_SKIP_PRIVATE_MESA:-0}" != 1 ] && [ ! -f "$mesa/.complete-v1" ]; then
+  log "provisioning Mesa 26 lavapipe from trixie-backports into $mesa"
+  rm -rf "$mesa" "$deps/apt-mesa"
+  ma="$deps/apt-mesa"
+  mkdir -p "$mesa/root" "$ma/lists/partial" "$ma/cache/archives/partial" "$ma/debs"
+  cat >"$ma/sources.list" <<'SRC'
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie-backports main
+SRC
+  mopt=(-o Dir::Etc::SourceList="$ma/sources.list" -o Dir::Etc::SourceParts=- -o Dir::State::Lists="$ma/lists"
+        -o Dir::Cache="$ma/cache" -o Dir::State::status=/dev/null -o APT::Architecture=amd64
+        -o APT::Architectures=amd64 -o APT::Default-Release=trixie-backports)
+  mesa_ok=1
+  apt-get "${mopt[@]}" update -q || mesa_ok=0
+  want=(mesa-vulkan-drivers vulkan-validationlayers vulkan-tools libvulkan1)
+  if [ $mesa_ok = 1 ]; then
+    # The whole dependency closure (libc, LLVM, X/Wayland client libraries), as apt resolves it.
+    closure=$(apt-cache "${mopt[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+                --no-replaces --no-enhances "${want[@]}" 2>/dev/null | grep -v '^[ <]' | sort -u) || mesa_ok=0
+    ( cd "$ma/debs" && apt-get "${mopt[@]}" download $closure ) || mesa_ok=0
+  fi
+  mesa_pkg=$(apt-cache "${mopt[@]}" policy mesa-vulkan-drivers 2>/dev/null | sed -n 's/^ *Candidate: //p')
+  if [ $mesa_ok = 1 ]; then
+    for d in "$ma"/debs/*.deb; do dpkg-deb -x "$d" "$mesa/root"; done
+    r="$mesa/root"
+    libs="$r/usr/lib/x86_64-linux-gnu:$r/lib/x86_64-linux-gnu"
+    # Manifests with absolute library paths, so nothing depends on the loader's search path.
+    mkdir -p "$mesa/icd.d" "$mesa/explicit_layer.d"
+    sed "s#\"library_path\": \"libvulkan_lvp.so\"#\"library_path\": \"$r/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so\"#" \
+      "$r/usr/share/vulkan/icd.d/lvp_icd.json" >"$mesa/icd.d/lvp_icd.json"
+    sed "s#\"library_path\": \"libVkLayer_khronos_validation.so\"#\"library_path\": \"$r/usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so\"#" \
+      "$r/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json" >"$mesa/explicit_layer.d/VkLayer_khronos_validation.json"
+    # Check what the project needs: Mesa >= 26 and cooperative matrices, seen through trixie's vulkaninfo.
+    info=$(VK_DRIVER_FILES="$mesa/icd.d/lvp_icd.json" VK_LOADER_LAYERS_DISABLE='~implicit~' \
+           "$r/usr/lib64/ld-linux-x86-64.so.2" --library-path "$libs" "$r/usr/bin/vulkaninfo" 2>/dev/null) || info=""
+    driver_info=$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*driverInfo *= *//p' | head -1)
+    mesa_major=$(printf '%s' "$driver_info" | sed -n 's/^Mesa \([0-9]*\)\..*/\1/p')
+    if [ -z "$mesa_major" ] || [ "$mesa_major" -lt 26 ]; then
+      log "WARNING: the private lavapipe reports '${driver_info:-nothing}' (package $mesa_pkg), not Mesa >= 26; staying on the system Vulkan driver"
+    elif [[ "$info" != *VK_KHR_cooperative_matrix* ]]; then
+      log "WARNING: the private lavapipe ($driver_info) offers no VK_KHR_cooperative_matrix; staying on the system Vulkan driver"
+    else
+      cat >"$manifest" <<MAN
+# Written by tools/setup.sh after checking this lavapipe offers cooperative matrices. Read by ezivk's programs.
+mesa_package=$mesa_pkg
+driver_info=$driver_info
+loader=$r/usr/lib64/ld-linux-x86-64.so.2
+library_path=$libs
+icd=$mesa/icd.d/lvp_icd.json
+layer_path=$mesa/explicit_layer.d
+MAN
+      log "private lavapipe: $driver_info (package mesa-vulkan-drivers $mesa_pkg) with VK_KHR_cooperative_matrix"
+    fi
+  else
+    log "WARNING: could not fetch Mesa 26 from trixie-backports; staying on the system Vulkan driver"
+  fi
+  rm -rf "$ma/debs" "$ma/cache"
+  touch "$mesa/.complete-v1"
+elif [ -f "$manifest" ]; then
+  log "private lavapipe already provisioned: $(sed -n 's/^driver_info=//p' "$manifest")"
+fi
+
+# --- 4. verify the compiler handles cooperative matrices and lavapipe is visible -------------------------
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/t.comp" <<'GLSL'

@@ -80,9 +80,19 @@ InstanceBundle make_instance(bool validation, bool sync_validation, Context* own
   VkValidationFeaturesEXT vf{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
   vf.enabledValidationFeatureCount = 1;
   vf.pEnabledValidationFeatures = &sync;
-  const bool use_vf = validation && sync_validation &&
+  // Newer layers (1.4.309, the private prefix's) take the switch as a layer setting and no longer act on the
+  // validation-features struct; older ones (Debian 12's 1.3.239) know only the struct.
+  const bool use_settings = validation && sync_validation &&
+                            instance_extension_available(VK_EXT_LAYER_SETTINGS_EXTENSION_NAME, kValidationLayer);
+  const bool use_vf = validation && sync_validation && !use_settings &&
                       instance_extension_available(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME, kValidationLayer);
   if (use_vf) exts.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+  if (use_settings) exts.push_back(VK_EXT_LAYER_SETTINGS_EXTENSION_NAME);
+  const VkBool32 on = VK_TRUE;
+  VkLayerSettingEXT sync_setting{kValidationLayer, "validate_sync", VK_LAYER_SETTING_TYPE_BOOL32_EXT, 1, &on};
+  VkLayerSettingsCreateInfoEXT settings{VK_STRUCTURE_TYPE_LAYER_SETTINGS_CREATE_INFO_EXT};
+  settings.settingCount = 1;
+  settings.pSettings = &sync_setting;
 
   VkDebugUtilsMessengerCreateInfoEXT mi{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
   mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
@@ -100,6 +110,10 @@ InstanceBundle make_instance(bool validation, bool sync_validation, Context* own
   ci.ppEnabledExtensionNames = exts.data();
   // Chaining the messenger info also reports messages from vkCreateInstance itself.
   if (validation && owner) ci.pNext = &mi;
+  if (use_settings) {
+    settings.pNext = ci.pNext;
+    ci.pNext = &settings;
+  }
   VkInstance inst = VK_NULL_HANDLE;
   VkResult r = vkCreateInstance(&ci, nullptr, &inst);
   if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
@@ -155,6 +169,8 @@ std::vector<DeviceCaps> enumerate_devices(bool validation) {
 Context::Context(ContextOptions options) : opt_(std::move(options)) {
   if (env_flag("EZIVK_FORCE_FP32")) opt_.force_fp32 = true;
   if (env_flag("EZIVK_NO_COOPMAT")) opt_.no_coopmat = true;
+  if (env_flag("EZIVK_FORCE_COOPMAT")) opt_.force_coopmat = true;
+  if (const char* s = std::getenv("EZIVK_COOPMAT_SHAPE"); s && *s && opt_.coopmat_shape.empty()) opt_.coopmat_shape = s;
   if (opt_.device.empty())
     if (const char* d = std::getenv("EZIVK_DEVICE")) opt_.device = d;
   if (const char* t = std::getenv("EZIVK_TIMEOUT_S")) {
@@ -314,7 +330,10 @@ void Context::create_device() {
   vkGetDeviceQueue(dev, queue_family_, 0, &queue_);
 
   fp16_ = !opt_.force_fp32 && f12.shaderFloat16 && f11.storageBuffer16BitAccess;
-  coopmat_ = !opt_.no_coopmat && fp16_ && coopmat_ok && caps_.has_coopmat_f16_16x16x16_f32();
+  const auto shape = coopmat_ok ? pick_coopmat_shape(caps_, opt_.coopmat_shape) : std::nullopt;
+  if (shape) coopmat_shape_ = *shape;
+  const bool wanted = opt_.force_coopmat || coopmat_by_default(caps_);
+  coopmat_ = !opt_.no_coopmat && wanted && fp16_ && shape.has_value() && f12.vulkanMemoryModel;
   storage_alignment_ = uint32_t(std::max<uint64_t>(16, caps_.min_storage_offset_alignment));
 
   VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
@@ -325,8 +344,8 @@ void Context::create_device() {
   pool_ = Handle<VkCommandPool>(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
 }
 
-void Context::load_pipeline_cache() {
-  std::string dir = opt_.cache_dir;
+std::string cache_dir_for(const std::string& configured) {
+  std::string dir = configured;
   if (dir.empty()) {
     if (const char* d = std::getenv("EZIVK_CACHE_DIR"))
       dir = d;
@@ -335,8 +354,15 @@ void Context::load_pipeline_cache() {
     else if (const char* h = std::getenv("HOME"))
       dir = std::string(h) + "/.cache/ezivk";
   }
+  return dir == "-" ? "" : dir;
+}
+
+bool coopmat_by_default(const DeviceCaps& caps) { return caps.type != VK_PHYSICAL_DEVICE_TYPE_CPU; }
+
+void Context::load_pipeline_cache() {
+  const std::string dir = cache_dir_ = cache_dir_for(opt_.cache_dir);
   std::vector<char> data;
-  if (!dir.empty() && dir != "-") {
+  if (!dir.empty()) {
     char uuid[2 * VK_UUID_SIZE + 1];
     for (uint32_t i = 0; i < VK_UUID_SIZE; ++i) std::snprintf(uuid + 2 * i, 3, "%02x", caps_.pipeline_cache_uuid[i]);
     cache_path_ = dir + "/pipelines-" + uuid + ".bin";
@@ -418,6 +444,18 @@ void Context::submit_and_wait(VkCommandBuffer cb, VkFence f, double timeout_s) c
     fail(buf);
   }
   vk_check(r, "waiting for GPU work");
+}
+
+std::optional<bool> Context::coopmat_verdict(const std::string& kernel) const {
+  std::lock_guard lock(mu_);
+  auto it = coopmat_verdicts_.find(kernel);
+  if (it == coopmat_verdicts_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Context::set_coopmat_verdict(const std::string& kernel, bool ok) {
+  std::lock_guard lock(mu_);
+  coopmat_verdicts_[kernel] = ok;
 }
 
 void Context::add_validation_message(std::string m) {

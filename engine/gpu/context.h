@@ -3,6 +3,7 @@
 // pipelines (created on first use, cached on disk), host<->device transfers and validation bookkeeping.
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,14 @@ struct ContextOptions {
   // Debug switches, also read from $EZIVK_FORCE_FP32=1 and $EZIVK_NO_COOPMAT=1.
   bool force_fp32 = false;
   bool no_coopmat = false;
+  // Use the cooperative-matrix kernels on CPU drivers too, where the portable kernels are faster and they are
+  // therefore not chosen by default ($EZIVK_FORCE_COOPMAT=1). no_coopmat wins.
+  bool force_coopmat = false;
+  // The fragment shape by name ("8x8x8", "16x16x16/f16acc"; $EZIVK_COOPMAT_SHAPE); empty: pick_coopmat_shape's.
+  std::string coopmat_shape;
+  // Check each cooperative-matrix kernel against the portable one before first use (engine/ops/coopmat_check.h).
+  // Tests of the kernels themselves turn it off so a broken kernel fails them instead of being replaced.
+  bool coopmat_selfcheck = true;
   // Where the VkPipelineCache lives; empty: $EZIVK_CACHE_DIR, $XDG_CACHE_HOME/ezivk or ~/.cache/ezivk.
   // "-" disables the on-disk cache.
   std::string cache_dir;
@@ -34,6 +43,14 @@ struct ContextOptions {
   // path on drivers such as lavapipe whose device memory is host-visible).
   bool staging_only = false;
 };
+
+// The on-disk cache folder: `configured` (ContextOptions::cache_dir), else $EZIVK_CACHE_DIR, $XDG_CACHE_HOME/ezivk or
+// ~/.cache/ezivk; "" when disabled ("-").
+std::string cache_dir_for(const std::string& configured);
+
+// Whether cooperative-matrix kernels are chosen without being forced: on GPUs. On CPU drivers the portable
+// kernels are faster (docs/kernels.md), so there they run only with force_coopmat.
+bool coopmat_by_default(const DeviceCaps& caps);
 
 // Lists every physical device's capabilities without creating a logical device.
 std::vector<DeviceCaps> enumerate_devices(bool validation = false);
@@ -54,7 +71,17 @@ class Context {
 
   // What kernels may use on this device after the debug switches.
   bool fp16() const { return fp16_; }
+  // Cooperative-matrix kernels may be chosen (the device has a usable shape, fp16, and the switches allow).
+  // Each kernel still passes its self-check first (ops::coopmat_allowed).
   bool coopmat() const { return coopmat_; }
+  // The shape they are specialised for; valid when coopmat().
+  const CoopMatShape& coopmat_shape() const { return coopmat_shape_; }
+  bool coopmat_selfcheck() const { return opt_.coopmat_selfcheck; }
+  // The folder of the on-disk caches (pipelines, cooperative-matrix verdicts); empty when disabled.
+  const std::string& cache_dir() const { return cache_dir_; }
+  // Verdicts of the cooperative-matrix self-check by kernel name, kept for the context's life.
+  std::optional<bool> coopmat_verdict(const std::string& kernel) const;
+  void set_coopmat_verdict(const std::string& kernel, bool ok);
   uint32_t storage_alignment() const { return storage_alignment_; }
   bool staging_only() const { return opt_.staging_only; }
 
@@ -103,6 +130,9 @@ class Context {
   Handle<VkPipelineCache> pipeline_cache_;
   std::string cache_path_;
   bool fp16_ = false, coopmat_ = false;
+  CoopMatShape coopmat_shape_;
+  std::string cache_dir_;
+  std::unordered_map<std::string, bool> coopmat_verdicts_;
   uint32_t storage_alignment_ = 16;
   double timeout_s_ = 600;
 

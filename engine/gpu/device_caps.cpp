@@ -1,6 +1,9 @@
 #include "engine/gpu/device_caps.h"
 
 #include <cstring>
+#include <tuple>
+
+#include "engine/gpu/error.h"
 
 namespace ezivk::gpu {
 
@@ -48,12 +51,39 @@ std::string version_string(uint32_t v) {
          std::to_string(VK_API_VERSION_PATCH(v));
 }
 
-bool DeviceCaps::has_coopmat_f16_16x16x16_f32() const {
-  for (const auto& s : coopmat_shapes)
-    if (s.subgroup_scope && s.m == 16 && s.n == 16 && s.k == 16 && s.a == ScalarType::F16 && s.b == ScalarType::F16 &&
-        s.c == ScalarType::F32 && s.result == ScalarType::F32)
-      return true;
-  return false;
+std::string coopmat_shape_name(const CoopMatShape& s) {
+  return std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) + " f16->" +
+         (s.result == ScalarType::F16 ? "f16" : "f32");
+}
+
+std::optional<CoopMatShape> pick_coopmat_shape(const DeviceCaps& caps, const std::string& want) {
+  std::optional<CoopMatShape> best;
+  auto rank = [](const CoopMatShape& s) {
+    return std::tuple(s.result == ScalarType::F32, s.m * s.n * s.k, s.m == s.n);
+  };
+  for (const auto& s : caps.coopmat_shapes) {
+    const bool acc32 = s.c == ScalarType::F32 && s.result == ScalarType::F32;
+    const bool acc16 = s.c == ScalarType::F16 && s.result == ScalarType::F16;
+    if (!s.subgroup_scope || s.saturating || s.a != ScalarType::F16 || s.b != ScalarType::F16 || !(acc32 || acc16)) continue;
+    if (s.m == 0 || s.n == 0 || s.k == 0 || 32 % s.m || 32 % s.n || 32 % s.k) continue;
+    if (!want.empty()) {
+      const std::string name = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);
+      if (want == name + (acc16 ? "/f16acc" : "")) return s;
+      continue;
+    }
+    if (acc16) continue;
+    if (!best || rank(s) > rank(*best)) best = s;
+  }
+  if (!want.empty()) {
+    std::string offered;
+    for (const auto& s : caps.coopmat_shapes)
+      if (s.subgroup_scope && s.a == ScalarType::F16 && s.b == ScalarType::F16)
+        offered += (offered.empty() ? "" : ", ") + std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
+                   (s.result == ScalarType::F16 ? "/f16acc" : "");
+    fail("cooperative-matrix shape '" + want + "' (EZIVK_COOPMAT_SHAPE) is not one this device's kernels can use; '" + caps.name +
+         "' offers: " + (offered.empty() ? "none" : offered) + " (M, N and K must divide 32)");
+  }
+  return best;
 }
 
 static bool has_extension(VkPhysicalDevice pd, const char* name) {

@@ -1,6 +1,7 @@
 #pragma once
 // What a physical device offers, read once: the facts kernels choose variants from and `ezivk devices` prints.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 #include <vulkan/vulkan.h>
@@ -44,9 +45,15 @@ struct DeviceCaps {
   std::vector<CoopMatShape> coopmat_shapes;
   uint8_t pipeline_cache_uuid[VK_UUID_SIZE] = {};
 
-  // A 16×16×16 fp16×fp16→fp32 subgroup shape, the one our cooperative-matrix kernels are written for.
-  bool has_coopmat_f16_16x16x16_f32() const;
 };
+
+// The fragment shape the cooperative-matrix kernels are specialised for on a device: the subgroup-scope
+// fp16×fp16 shape with M, N and K dividing 32 (the kernels' 32-wide subgroup tiles and K chunks), preferring
+// fp32 accumulators, then the most work per fragment, then square. Shapes that accumulate in fp16 are taken
+// only when asked for by name (`want`, "MxNxK" or "MxNxK/f16acc": they overflow on real activations).
+// nullopt when the device reports none; an Error when `want` names a shape the device lacks.
+std::optional<CoopMatShape> pick_coopmat_shape(const DeviceCaps& caps, const std::string& want = "");
+std::string coopmat_shape_name(const CoopMatShape& s);  // "8x8x8 f16->f32"
 
 const char* device_type_name(VkPhysicalDeviceType t);
 std::string version_string(uint32_t v);

@@ -1,9 +1,11 @@
 #include "engine/ops/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "engine/ops/coopmat.h"
 #include "engine/ops/dispatch_util.h"
 
 namespace ezivk::ops {
@@ -77,29 +79,50 @@ bool use_subgroup_kernel(const gpu::Context& ctx, uint32_t d, AttentionKernel k)
   return possible && c.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
 }
 
-// The cooperative-matrix kernel: 16×16×16 fp16 fragments (what ctx.coopmat() promises), four subgroups of a
-// fixed size SG with 16 <= SG <= 64 (a query row's output is split over SG/16 threads), fp16, D = 64.
-constexpr uint32_t kCoopmatD = 64;
-constexpr uint32_t kCoopmatShared = 64 * (64 + 8) * 2 + 64 * (64 + 4) * 4 + 64 * (64 + 8) * 2 + 64 * 4;
-
-bool use_coopmat_kernel(const gpu::Context& ctx, uint32_t d, DType dt, AttentionKernel k) {
-  const auto& c = ctx.caps();
-  const bool possible = ctx.coopmat() && dt == DType::F16 && d == kCoopmatD &&
-                        c.min_subgroup_size == c.max_subgroup_size && c.subgroup_size >= 16 && c.subgroup_size <= 64 &&
-                        4 * c.subgroup_size <= c.max_workgroup_invocations &&
-                        (c.max_shared_memory == 0 || c.max_shared_memory >= kCoopmatShared);
-  if (k == AttentionKernel::Coopmat && !possible)
-    fail(std::string(kOp) + ": the cooperative-matrix kernel needs cooperative matrices, a fixed subgroup size of 16 to "
-         "64, f16 tensors and D = " + std::to_string(kCoopmatD));
-  if (k != AttentionKernel::Auto) return k == AttentionKernel::Coopmat;
-  return possible;
+// The cooperative-matrix kernel: the device's fragment shape with fp32 accumulators, f16, D = 64. Workgroups of
+// max(64, 4·SG) threads (every query row of the 64-query block has an owner thread), whose subgroups each own
+// a whole number of fragment rows; 64-key blocks, or 32 where shared memory is 32 KiB (lavapipe).
+constexpr uint32_t kCoopmatD = 64, kCoopmatBR = 64;
+uint32_t coopmat_shared_bytes(uint32_t bc) {
+  return kCoopmatBR * (kCoopmatD + 8) * 2 + kCoopmatBR * (kCoopmatD + 4) * 4 + kCoopmatBR * (bc + 8) * 2 + kCoopmatBR * 4;
 }
 
-Kernel choose(const gpu::Context& ctx, uint32_t d, DType dt, AttentionKernel which) {
+struct CoopmatPlan {
+  uint32_t wg = 0, bc = 0;
+  std::string why_not;  // empty when the kernel can run
+};
+
+CoopmatPlan coopmat_plan(const gpu::Context& ctx, uint32_t d, DType dt) {
+  const auto& c = ctx.caps();
+  const auto& s = ctx.coopmat_shape();
+  CoopmatPlan p;
+  if (!coopmat_possible(ctx)) return {0, 0, "cooperative matrices with an fp16 shape, fp16 support and a fixed subgroup size"};
+  if (dt != DType::F16 || d != kCoopmatD) return {0, 0, "f16 tensors and D = " + std::to_string(kCoopmatD)};
+  if (s.result != gpu::ScalarType::F32) return {0, 0, "a shape with fp32 accumulators (fp16 scores overflow)"};
+  const uint32_t sg = c.subgroup_size;
+  p.wg = std::max<uint32_t>(64, 4 * sg);
+  const uint32_t rows = kCoopmatBR / (p.wg / sg);
+  if (sg > 64 || p.wg > c.max_workgroup_invocations || rows % s.m)
+    return {0, 0, "a subgroup size of at most 64 whose share of the 64-query block is a multiple of the fragment's M"};
+  const uint32_t budget = c.max_shared_memory ? c.max_shared_memory : 32768;
+  for (uint32_t bc : {64u, 32u})
+    if (coopmat_shared_bytes(bc) <= budget && bc % s.n == 0 && bc % s.k == 0) {
+      p.bc = bc;
+      return p;
+    }
+  return {0, 0, "at least " + std::to_string(coopmat_shared_bytes(32)) + " bytes of shared memory"};
+}
+
+Kernel choose(gpu::Context& ctx, uint32_t d, DType dt, AttentionKernel which) {
   const std::string suffix = std::string("_") + variant(dt);
-  if (use_coopmat_kernel(ctx, d, dt, which)) {
-    const uint32_t sg = ctx.caps().subgroup_size;
-    return {"attention/attention_coopmat_f16", {4 * sg, sg}, 64};
+  const CoopmatPlan cm = coopmat_plan(ctx, d, dt);
+  if (which == AttentionKernel::Coopmat && !cm.why_not.empty())
+    fail(std::string(kOp) + ": the cooperative-matrix kernel needs " + cm.why_not);
+  const bool use_cm = which == AttentionKernel::Coopmat ||
+                      (which == AttentionKernel::Auto && cm.why_not.empty() && coopmat_allowed(ctx, CoopmatKernel::Attention));
+  if (use_cm) {
+    const auto spec = coopmat_spec(ctx, cm.wg / ctx.caps().subgroup_size);
+    return {"attention/attention_coopmat_f16", {spec[0], spec[1], spec[2], spec[3], spec[4], cm.bc}, kCoopmatBR};
   }
   if (use_subgroup_kernel(ctx, d, which)) {
     const uint32_t sg = ctx.caps().subgroup_size, wg = 4 * sg, r = 2;

@@ -1,7 +1,6 @@
 #include "engine/ops/conv2d.h"
 
 #include "engine/ops/dispatch_util.h"
-#include "engine/ops/gemm.h"
 
 namespace ezivk::ops {
 namespace {
@@ -36,14 +35,13 @@ void conv2d(gpu::Context& ctx, gpu::Recorder& rec, const Conv2dArgs& c) {
   if (c.bias) expect_dtype(op, "bias", *c.bias, c.x.dtype);
   if (B * Cout * OH * OW > 0x7fffffffll || B * Cin * H * W > 0x7fffffffll) fail("conv2d: tensors too large for 32-bit indexing");
 
-  // Devices with 16×16×16 fp16 cooperative matrices take the same decision as gemm.
-  const bool coopmat = use_coopmat(ctx, c.x.dtype);
-  const uint32_t sg = ctx.caps().subgroup_size;
-  const uint32_t spec[] = {kWg, kTm, kTn}, spec_cm[] = {4 * sg, sg};
+  const bool coopmat = resolve_coopmat(ctx, CoopmatKernel::Conv2d, c.kernel, c.x.dtype, op);
+  const uint32_t spec[] = {kWg, kTm, kTn};
+  const auto spec_cm = coopmat_spec(ctx, 4);
   // fp16 OHWI weights with an even Cin are read two channels per 32-bit load.
   const bool pack = c.x.dtype == DType::F16 && ohwi && Cin % 2 == 0 && c.w.data.offset % 4 == 0;
   const std::string simd = std::string("conv2d/conv2d_simd_") + variant(c.x.dtype) + (pack ? "_pack" : "");
-  const auto& p = coopmat ? ctx.pipeline("conv2d/conv2d_coopmat_f16", spec_cm) : ctx.pipeline(simd, spec);
+  const auto& p = coopmat ? ctx.pipeline("conv2d/conv2d_coopmat_" + coopmat_variant(ctx), spec_cm) : ctx.pipeline(simd, spec);
   struct {
     uint32_t Cin, H, W, Cout, OH, OW, KH, KW, stride;
     int32_t pad_t, pad_l;

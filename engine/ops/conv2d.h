@@ -6,6 +6,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/recorder.h"
+#include "engine/ops/coopmat.h"
 #include "engine/ops/tensor.h"
 
 namespace ezivk::ops {
@@ -22,6 +23,7 @@ struct Conv2dArgs {
   int stride = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   ConvWeightLayout w_layout = ConvWeightLayout::OIHW;
+  MatmulKernel kernel = MatmulKernel::Auto;
 };
 
 // Host-side permutation [Cout, Cin, KH, KW] -> [Cout, KH, KW, Cin].

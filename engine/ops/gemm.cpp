@@ -13,12 +13,6 @@ constexpr uint32_t kWg4 = 8, kTm4 = 32, kTn4 = 16;   // gemm_simd4: loads are wh
 
 }  // namespace
 
-bool use_coopmat(const gpu::Context& ctx, DType t) {
-  // The kernel is written for 16×16×16 fp16→fp32 fragments and a subgroup size fixed at pipeline creation.
-  const auto& c = ctx.caps();
-  return t == DType::F16 && ctx.coopmat() && c.min_subgroup_size == c.max_subgroup_size && 4 * c.subgroup_size <= c.max_workgroup_invocations;
-}
-
 void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
   const char* op = "gemm";
   const bool batched_a = g.a.rank() == 3;
@@ -46,12 +40,13 @@ void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
   if (M > 0xffffffffll / lda || M * batch > 0x7fffffffll) fail("gemm: problem too large for 32-bit indexing");
 
   const AlignedView av = aligned_view(ctx, g.a.data, es), yv = aligned_view(ctx, g.y.data, es);
-  const bool coopmat = use_coopmat(ctx, g.a.dtype);
+  const bool coopmat = resolve_coopmat(ctx, CoopmatKernel::Gemm, g.kernel, g.a.dtype, op);
   const bool vec4 = K % 4 == 0 && lda % 4 == 0 && av.elements % 4 == 0;
-  const std::string name = coopmat ? "gemm/gemm_coopmat_f16" : std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
-  const uint32_t sg = ctx.caps().subgroup_size;
+  const std::string name = coopmat ? "gemm/gemm_coopmat_" + coopmat_variant(ctx)
+                                   : std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
   const uint32_t wg = vec4 ? kWg4 : kWg, tm = vec4 ? kTm4 : kTm, tn = vec4 ? kTn4 : kTn;
-  const uint32_t spec_simd[] = {wg, tm, tn}, spec_cm[] = {4 * sg, sg};
+  const uint32_t spec_simd[] = {wg, tm, tn};
+  const auto spec_cm = coopmat_spec(ctx, 4);
   const auto& p = coopmat ? ctx.pipeline(name, spec_cm) : ctx.pipeline(name, spec_simd);
   struct {
     uint32_t M, N, K, lda, ldy, ba, bb, by, has_bias, off_a, off_y;

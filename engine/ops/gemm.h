@@ -6,6 +6,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/recorder.h"
+#include "engine/ops/coopmat.h"
 #include "engine/ops/tensor.h"
 
 namespace ezivk::ops {
@@ -18,12 +19,11 @@ struct GemmArgs {
   // Row strides in elements (0: dense, K for A and N for Y): lets A and Y be column windows of wider
   // buffers (e.g. one third of a fused QKV projection).
   uint32_t lda = 0, ldy = 0;
+  MatmulKernel kernel = MatmulKernel::Auto;
 };
 
 void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& args);
 
-// Whether gemm/linear run the cooperative-matrix kernel on this device for this dtype (else the portable one).
-bool use_coopmat(const gpu::Context& ctx, DType t);
 
 // Linear layer on the last axis: x [..., K], w [N, K], y [..., N].
 void linear(gpu::Context& ctx, gpu::Recorder& rec, const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias,

@@ -2,35 +2,41 @@
 //! variants: f16
 // Flash attention (FlashAttention-2 shape) with VK_KHR_cooperative_matrix, same contract as attention.comp
 // (bindings, push constants, views, causal mask, w2, capture statistics), for fp16 storage and D = 64.
-// One workgroup of four subgroups per (batch·head, block of BR = 64 queries); each subgroup owns 16 query
-// rows. Per block of BC = 64 keys: S = Q·Kᵀ with 16×16×16 fp16 fragments accumulating in fp32 (Q stays in
-// registers as fragments, K is staged in shared memory), S goes to shared memory, one thread per query row
-// runs the online softmax in fp32 (running max m, sum l, rescale factor exp2(m_old − m_new)) and writes
-// P as fp16; then P·V (V staged where K was) into fresh fp32 fragments, stored over S, and every thread adds
-// its share to the output accumulator it keeps in registers after rescaling it. Scores are scaled in fp32
-// (qscale, and w2 for the second source) so the fp16 operands are the stored values exactly; the second
-// source's w2 on the values is folded into P. Out-of-range keys are zero-filled and masked; rows past Nq
-// compute a duplicate of the last query and write nothing.
-// Requires a fixed subgroup size SG with 16 ≤ SG ≤ 64 (the host checks).
+// Fragments have the shape the device reports (TM×TN×TK as specialization constants: 16×16×16 on NVIDIA and
+// AMD, 8×8×8 on lavapipe), always accumulating in fp32: fp16 scores would overflow.
+// One workgroup of NSG = WG / SG subgroups per (batch·head, block of BR = 64 queries); each subgroup owns
+// RS = BR / NSG query rows (RS / TM fragment rows). Per block of BC keys (64, or 32 where shared memory is
+// 32 KiB): S = Q·Kᵀ in fp32 (Q stays in registers as fragments, K is staged in shared memory), S goes to
+// shared memory, one thread per query row runs the online softmax in fp32 (running max m, sum l, rescale
+// factor exp2(m_old − m_new)) and writes P as fp16; then P·V (V staged where K was) into fresh fp32
+// fragments, stored over S, and every thread adds its share to the output accumulator it keeps in registers
+// after rescaling it. Scores are scaled in fp32 (qscale, and w2 for the second source) so the fp16 operands
+// are the stored values exactly; the second source's w2 on the values is folded into P. Out-of-range keys
+// are zero-filled and masked; rows past Nq compute a duplicate of the last query and write nothing.
+// Requires a fixed subgroup size, WG a multiple of 64 with 64 <= WG, RS a multiple of TM, TN and TK dividing
+// BC (the host checks).
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #include "common.glsl"
 
-layout(local_size_x_id = 0) in;  // 4 × SG
+layout(local_size_x_id = 0) in;  // max(64, 4 × SG)
 layout(constant_id = 1) const uint SG = 32;
+layout(constant_id = 2) const uint TM = 16;
+layout(constant_id = 3) const uint TN = 16;
+layout(constant_id = 4) const uint TK = 16;
+layout(constant_id = 5) const uint BC = 64;  // keys per block: 64 or 32
 
 const uint D = 64;   // head width (the host checks)
 const uint D4 = D / 4;
-const uint BR = 64;  // queries per workgroup: 16 per subgroup
-const uint BC = 64;  // keys per block
+const uint BR = 64;  // queries per workgroup
 const uint LDK = D + 8;   // fp16 row stride of the staged Q/K/V rows (padding against bank conflicts)
-const uint LDS = BC + 4;  // fp32 row stride of S (and of the P·V result, D == BC)
+const uint LDS = D + 4;   // fp32 row stride of S and of the P·V result (BC <= D)
 const uint LDP = BC + 8;  // fp16 row stride of P
 
 #include "attention_io.glsl"
 
-shared float16_t kvs[BC * LDK];  // Q at the start, then each block's K, then its V
+shared float16_t kvs[BR * LDK];  // Q at the start, then each block's K, then its V
 shared float sf[BR * LDS];       // S, then P·V
 shared float16_t ps[BR * LDP];   // P (times w2 for the second source)
 shared float row_a[BR];          // per row: the block's rescale factor; at the end, l
@@ -63,13 +69,15 @@ void stage(bool second, bool value, uint j0, uint b, uint h) {
 
 void main() {
   const uint WG = gl_WorkGroupSize.x;
+  const uint RS = BR / (WG / SG);  // query rows per subgroup
+  const uint FR = RS / TM;         // fragment rows per subgroup
   const uint tid = gl_LocalInvocationID.x;
-  const uint sg = gl_SubgroupID;  // 0..3, uniform within the subgroup
+  const uint sg = gl_SubgroupID;  // uniform within the subgroup
   const uint b = gl_WorkGroupID.y / p.heads, h = gl_WorkGroupID.y % p.heads;
   const uint q0 = gl_WorkGroupID.x * BR;
 
   // The output accumulator: thread tid owns row tid / TPR, vec4s part, part + TPR, … of it.
-  const uint TPR = WG / BR;  // 1, 2 or 4 for SG = 16, 32, 64
+  const uint TPR = WG / BR;  // 1, 2 or 4 for WG = 64, 128, 256
   const uint orow = tid / TPR, opart = tid % TPR;
   vec4 o[D4];  // only the first D4 / TPR are used; constant-trip loops keep them in registers
   for (uint i = 0; i < D4; ++i) o[i] = vec4(0);
@@ -86,9 +94,10 @@ void main() {
     put4(r * LDK + 4 * d4, load_q(p.q_off + b * p.q_bs + qr * p.q_rs + h * D4 + d4));
   }
   barrier();
-  coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> qf[D / 16];
-  for (uint kk = 0; kk < D / 16; ++kk)
-    coopMatLoad(qf[kk], kvs, (sg * 16) * LDK + kk * 16, LDK, gl_CooperativeMatrixLayoutRowMajor);
+  coopmat<float16_t, gl_ScopeSubgroup, TM, TK, gl_MatrixUseA> qf[FR * (D / TK)];
+  for (uint r = 0; r < FR; ++r)
+    for (uint kk = 0; kk < D / TK; ++kk)
+      coopMatLoad(qf[r * (D / TK) + kk], kvs, (sg * RS + r * TM) * LDK + kk * TK, LDK, gl_CooperativeMatrixLayoutRowMajor);
 
   const uint nb1 = first_source_blocks(BC, q0 + BR);
   const uint nb = nb1 + (p.nk2 + BC - 1) / BC;
@@ -100,16 +109,17 @@ void main() {
     stage(second, false, j0, b, h);
     barrier();
 
-    // S rows [16·sg, 16·sg + 16) = Q·Kᵀ; K's fragment is D×keys, kvs holds it as [key][d]: column-major.
-    for (uint n = 0; n < BC / 16; ++n) {
-      coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc =
-          coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
-      for (uint kk = 0; kk < D / 16; ++kk) {
-        coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> kf;
-        coopMatLoad(kf, kvs, (n * 16) * LDK + kk * 16, LDK, gl_CooperativeMatrixLayoutColumnMajor);
-        acc = coopMatMulAdd(qf[kk], kf, acc);
+    // S rows [RS·sg, RS·sg + RS) = Q·Kᵀ; K's fragment is D×keys, kvs holds it as [key][d]: column-major.
+    for (uint n = 0; n < BC / TN; ++n) {
+      coopmat<float, gl_ScopeSubgroup, TM, TN, gl_MatrixUseAccumulator> acc[FR];
+      for (uint r = 0; r < FR; ++r) acc[r] = coopmat<float, gl_ScopeSubgroup, TM, TN, gl_MatrixUseAccumulator>(0.0);
+      for (uint kk = 0; kk < D / TK; ++kk) {
+        coopmat<float16_t, gl_ScopeSubgroup, TK, TN, gl_MatrixUseB> kf;
+        coopMatLoad(kf, kvs, (n * TN) * LDK + kk * TK, LDK, gl_CooperativeMatrixLayoutColumnMajor);
+        for (uint r = 0; r < FR; ++r) acc[r] = coopMatMulAdd(qf[r * (D / TK) + kk], kf, acc[r]);
       }
-      coopMatStore(acc, sf, (sg * 16) * LDS + n * 16, LDS, gl_CooperativeMatrixLayoutRowMajor);
+      for (uint r = 0; r < FR; ++r)
+        coopMatStore(acc[r], sf, (sg * RS + r * TM) * LDS + n * TN, LDS, gl_CooperativeMatrixLayoutRowMajor);
     }
     barrier();  // S complete, K no longer read
 
@@ -133,18 +143,21 @@ void main() {
     }
     barrier();  // V staged, P and row_a written, S no longer read
 
-    // P·V rows [16·sg, 16·sg + 16) into fresh fragments, stored over S. V's fragment is keys×D: row-major.
-    for (uint n = 0; n < D / 16; ++n) {
-      coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc =
-          coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
-      for (uint kk = 0; kk < BC / 16; ++kk) {
-        coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> pf;
-        coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> vf;
-        coopMatLoad(pf, ps, (sg * 16) * LDP + kk * 16, LDP, gl_CooperativeMatrixLayoutRowMajor);
-        coopMatLoad(vf, kvs, (kk * 16) * LDK + n * 16, LDK, gl_CooperativeMatrixLayoutRowMajor);
-        acc = coopMatMulAdd(pf, vf, acc);
+    // P·V rows [RS·sg, RS·sg + RS) into fresh fragments, stored over S. V's fragment is keys×D: row-major.
+    for (uint n = 0; n < D / TN; ++n) {
+      coopmat<float, gl_ScopeSubgroup, TM, TN, gl_MatrixUseAccumulator> acc[FR];
+      for (uint r = 0; r < FR; ++r) acc[r] = coopmat<float, gl_ScopeSubgroup, TM, TN, gl_MatrixUseAccumulator>(0.0);
+      for (uint kk = 0; kk < BC / TK; ++kk) {
+        coopmat<float16_t, gl_ScopeSubgroup, TK, TN, gl_MatrixUseB> vf;
+        coopMatLoad(vf, kvs, (kk * TK) * LDK + n * TN, LDK, gl_CooperativeMatrixLayoutRowMajor);
+        for (uint r = 0; r < FR; ++r) {
+          coopmat<float16_t, gl_ScopeSubgroup, TM, TK, gl_MatrixUseA> pf;
+          coopMatLoad(pf, ps, (sg * RS + r * TM) * LDP + kk * TK, LDP, gl_CooperativeMatrixLayoutRowMajor);
+          acc[r] = coopMatMulAdd(pf, vf, acc[r]);
+        }
       }
-      coopMatStore(acc, sf, (sg * 16) * LDS + n * 16, LDS, gl_CooperativeMatrixLayoutRowMajor);
+      for (uint r = 0; r < FR; ++r)
+        coopMatStore(acc[r], sf, (sg * RS + r * TM) * LDS + n * TN, LDS, gl_CooperativeMatrixLayoutRowMajor);
     }
     barrier();  // P·V complete
 

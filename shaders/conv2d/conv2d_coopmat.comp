@@ -1,6 +1,7 @@
 #version 450
-//! variants: f16
-// 2-D convolution as an implicit GEMM on cooperative matrices (16×16×16 fp16→fp32): M = output pixels,
+//! variants: f16 f16_acc16
+// 2-D convolution as an implicit GEMM on cooperative matrices (the device's TM×TN×TK fp16 shape, fp32 or
+// fp16 accumulators by variant, as gemm_coopmat): M = output pixels,
 // N = output channels, K = Cin·KH·KW. The tile loop of gemm_coopmat, with the A tile gathered from the
 // NCHW input (zero padding included) while it is staged, and an epilogue that writes NCHW. Weights are
 // [Cout, K] in either OIHW or OHWI order; the K index is decoded to (channel, tap) to match.
@@ -8,11 +9,16 @@
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #include "common.glsl"
+#include "coopmat.glsl"
 
 layout(local_size_x_id = 0) in;  // 4 × SG
 layout(constant_id = 1) const uint SG = 32;
+layout(constant_id = 2) const uint TM = 16;
+layout(constant_id = 3) const uint TN = 16;
+layout(constant_id = 4) const uint TK = 16;
 
 const uint BM = 64, BN = 64, BK = 32, LDS = BK + 8, LDC = BN + 4;
+const uint FM = 32 / TM, FN = 32 / TN;  // fragments per subgroup along M and N
 
 layout(std430, binding = 0) readonly buffer X { float16_t x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float16_t w[]; };
@@ -41,9 +47,8 @@ void main() {
   const uint b = gl_WorkGroupID.z;
   const bool ohwi = p.w_ci_stride == 1u;
 
-  coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[2][2];
-  for (uint i = 0; i < 2; ++i)
-    for (uint j = 0; j < 2; ++j) acc[i][j] = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
+  coopmat<ACC_T, gl_ScopeSubgroup, TM, TN, gl_MatrixUseAccumulator> acc[FM * FN];
+  for (uint i = 0; i < FM * FN; ++i) acc[i] = coopmat<ACC_T, gl_ScopeSubgroup, TM, TN, gl_MatrixUseAccumulator>(0.0);
 
   for (uint k0 = 0; k0 < K; k0 += BK) {
     for (uint idx = tid; idx < BM * BK; idx += WG) {
@@ -62,22 +67,25 @@ void main() {
       Bs[r * LDS + c] = (n < p.Cout && k < K) ? w[n * K + k] : float16_t(0);
     }
     barrier();
-    for (uint kk = 0; kk < BK; kk += 16) {
-      coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fa[2];
-      coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fb[2];
-      for (uint i = 0; i < 2; ++i)
-        coopMatLoad(fa[i], As, (sgm * 32 + i * 16) * LDS + kk, LDS, gl_CooperativeMatrixLayoutRowMajor);
-      for (uint j = 0; j < 2; ++j)
-        coopMatLoad(fb[j], Bs, (sgn * 32 + j * 16) * LDS + kk, LDS, gl_CooperativeMatrixLayoutColumnMajor);
-      for (uint i = 0; i < 2; ++i)
-        for (uint j = 0; j < 2; ++j) acc[i][j] = coopMatMulAdd(fa[i], fb[j], acc[i][j]);
+    for (uint kk = 0; kk < BK; kk += TK) {
+      coopmat<float16_t, gl_ScopeSubgroup, TM, TK, gl_MatrixUseA> fa[FM];
+      for (uint i = 0; i < FM; ++i)
+        coopMatLoad(fa[i], As, (sgm * 32 + i * TM) * LDS + kk, LDS, gl_CooperativeMatrixLayoutRowMajor);
+      for (uint j = 0; j < FN; ++j) {
+        coopmat<float16_t, gl_ScopeSubgroup, TK, TN, gl_MatrixUseB> fb;
+        coopMatLoad(fb, Bs, (sgn * 32 + j * TN) * LDS + kk, LDS, gl_CooperativeMatrixLayoutColumnMajor);
+        for (uint i = 0; i < FM; ++i) acc[i * FN + j] = coopMatMulAdd(fa[i], fb, acc[i * FN + j]);
+      }
     }
     barrier();
   }
 
-  for (uint i = 0; i < 2; ++i)
-    for (uint j = 0; j < 2; ++j)
-      coopMatStore(acc[i][j], Cs, (sgm * 32 + i * 16) * LDC + sgn * 32 + j * 16, LDC, gl_CooperativeMatrixLayoutRowMajor);
+  for (uint i = 0; i < FM; ++i)
+    for (uint j = 0; j < FN; ++j) {
+      coopmat<float, gl_ScopeSubgroup, TM, TN, gl_MatrixUseAccumulator> c =
+          coopmat<float, gl_ScopeSubgroup, TM, TN, gl_MatrixUseAccumulator>(acc[i * FN + j]);
+      coopMatStore(c, Cs, (sgm * 32 + i * TM) * LDC + sgn * 32 + j * TN, LDC, gl_CooperativeMatrixLayoutRowMajor);
+    }
   barrier();
   // Consecutive threads take consecutive pixels of one channel: NCHW stores stay contiguous.
   for (uint idx = tid; idx < BM * BN; idx += WG) {

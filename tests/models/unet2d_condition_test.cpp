@@ -26,34 +26,49 @@ struct UNetCase {
   std::string model, res;
   DType dtype;
 };
+void PrintTo(const UNetCase& c, std::ostream* os) { *os << c.model << " " << c.res << " " << dtype_name(c.dtype); }
 
 class UNetGolden : public GpuTest, public ::testing::WithParamInterface<UNetCase> {};
 
+void check_unet(gpu::Context& ctx, const UNetCase& p);
+
 TEST_P(UNetGolden, MatchesReferenceAtEveryBlock) {
-  const auto& p = GetParam();
-  if (p.dtype == DType::F16 && !ctx().fp16()) GTEST_SKIP() << "no fp16 on this device";
+  if (GetParam().dtype == DType::F16 && !ctx().fp16()) GTEST_SKIP() << "no fp16 on this device";
+  check_unet(ctx(), GetParam());
+}
+
+// The whole model once more with every GEMM and convolution on the cooperative-matrix kernels (forced, so CPU
+// drivers such as lavapipe 26 run them too; the tiny model's 2- and 4-wide heads keep attention portable).
+TEST_P(UNetGolden, MatchesReferenceOnCooperativeMatrices) {
+  if (GetParam().dtype != DType::F16) GTEST_SKIP() << "the cooperative-matrix kernels take fp16";
+  gpu::Context* cm = forced_coopmat_context();
+  if (!cm) GTEST_SKIP() << "no usable cooperative matrices on this device";
+  check_unet(*cm, GetParam());
+}
+
+void check_unet(gpu::Context& ctx, const UNetCase& p) {
   const models::ModelFolder folder(model_dir(p.model));
-  auto unet = models::load_component<models::UNet2DConditionModel, models::UNetConfig>(folder, "unet", &ctx(), p.dtype);
+  auto unet = models::load_component<models::UNet2DConditionModel, models::UNetConfig>(folder, "unet", &ctx, p.dtype);
   EXPECT_TRUE(unet.report.unused.empty()) << "unused tensor " << unet.report.unused.front();
 
   const std::string pre = "unet_" + p.res + "_";
   const auto sample = load_golden(p.model, pre + "sample.npy");
   const auto timestep = load_golden(p.model, pre + "timestep.npy");
   const auto context = load_golden(p.model, pre + "context.npy");
-  const DeviceTensor xd(ctx(), sample.shape, p.dtype, sample.values);
-  const DeviceTensor td(ctx(), timestep.shape, DType::F32, timestep.values);
-  const DeviceTensor cd(ctx(), context.shape, p.dtype, context.values);
+  const DeviceTensor xd(ctx, sample.shape, p.dtype, sample.values);
+  const DeviceTensor td(ctx, timestep.shape, DType::F32, timestep.values);
+  const DeviceTensor cd(ctx, context.shape, p.dtype, context.values);
   const Tensor &x = xd.tensor(), &t = td.tensor(), &c = cd.tensor();
 
   const ScratchDir dump_dir("unet_dump");
   const models::DumpOptions dump{dump_dir.path(), {}};
-  models::GraphRunner runner(ctx(), "unet test");
+  models::GraphRunner runner(ctx, "unet test");
   const Tensor out = runner.run(p.dtype, [&](Graph& g) { return unet.model->forward(g, x, t, c); }, &dump);
 
   const double tol = golden_tolerance(p.dtype);
   const auto want = load_golden(p.model, pre + "out.npy");
   EXPECT_EQ(out.shape, want.shape);
-  const double err = relative_l2(models::download_floats(ctx(), out), want.values);
+  const double err = relative_l2(models::download_floats(ctx, out), want.values);
   EXPECT_LE(err, tol) << "unet output";
   std::printf("%s %s %s: unet output rel. L2 %.2e\n", p.model.c_str(), p.res.c_str(), dtype_name(p.dtype), err);
   // Block boundaries: the first failing one locates a divergence.

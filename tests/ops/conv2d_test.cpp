@@ -18,16 +18,32 @@ void PrintTo(const ConvCase& c, std::ostream* os) { *os << c.name; }
 
 class Conv2dTest : public GpuTest, public ::testing::WithParamInterface<ConvCase> {};
 
-void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layout);
+void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layout,
+                ops::MatmulKernel kernel = ops::MatmulKernel::Auto, double f16_tol = 2e-3);
 
+// As gemm: the default path, the portable kernel, and the cooperative-matrix kernel (every case in fp16, both
+// weight layouts; fp16 accumulators too where offered).
 TEST_P(Conv2dTest, MatchesReference) { check_conv(ctx(), GetParam(), ops::ConvWeightLayout::OIHW); }
 TEST_P(Conv2dTest, PreparedWeightsMatchReference) { check_conv(ctx(), GetParam(), ops::ConvWeightLayout::OHWI); }
 TEST_P(Conv2dTest, PortableKernelMatchesReference) {
-  if (&portable_context() == &ctx()) GTEST_SKIP() << "no cooperative matrices here: the default path is the portable one";
-  check_conv(portable_context(), GetParam(), ops::ConvWeightLayout::OHWI);
+  check_conv(ctx(), GetParam(), ops::ConvWeightLayout::OHWI, ops::MatmulKernel::Portable);
+}
+TEST_P(Conv2dTest, CoopmatKernelMatchesReference) {
+  if (!ops::coopmat_possible(ctx())) GTEST_SKIP() << "no usable cooperative matrices on this device";
+  ConvCase c = GetParam();
+  c.dt = DType::F16;
+  check_conv(ctx(), c, ops::ConvWeightLayout::OIHW, ops::MatmulKernel::Coopmat);
+  check_conv(ctx(), c, ops::ConvWeightLayout::OHWI, ops::MatmulKernel::Coopmat);
+}
+TEST_P(Conv2dTest, CoopmatAcc16KernelMatchesReference) {
+  gpu::Context* acc16 = acc16_context();
+  if (!acc16) GTEST_SKIP() << "no cooperative-matrix shape with fp16 accumulators on this device";
+  ConvCase c = GetParam();
+  c.dt = DType::F16;
+  check_conv(*acc16, c, ops::ConvWeightLayout::OHWI, ops::MatmulKernel::Coopmat, 1e-2);
 }
 
-void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layout) {
+void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layout, ops::MatmulKernel kernel, double f16_tol) {
   const auto& s = c.s;
   const int OH = ops::conv_out_size(s.H, s.KH, s.stride, s.pad_top, s.pad_bottom);
   const int OW = ops::conv_out_size(s.W, s.KW, s.stride, s.pad_left, s.pad_right);
@@ -51,12 +67,14 @@ void check_conv(gpu::Context& ctx, const ConvCase& c, ops::ConvWeightLayout layo
   a.pad_left = s.pad_left;
   a.pad_bottom = s.pad_bottom;
   a.pad_right = s.pad_right;
+  a.kernel = kernel;
   gpu::Recorder rec(ctx);
   ops::conv2d(ctx, rec, a);
   rec.submit_and_wait();
   auto want = quantize(ops::conv2d_ref(xv, wv, bv, s), c.dt);
-  EXPECT_LE(normalized_error(Y.download(), want), c.dt == DType::F16 ? 2e-3 : 1e-5);
+  EXPECT_LE(normalized_error(Y.download(), want), c.dt == DType::F16 ? f16_tol : 1e-5);
   EXPECT_TRUE(Y.guards_intact());
+  EXPECT_TRUE(X.guards_intact() && Wt.guards_intact());
 }
 
 // {B, Cin, H, W, Cout, KH, KW, stride, pad_top, pad_left, pad_bottom, pad_right}

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "engine/ops/coopmat.h"
 #include "engine/util/half.h"
 
 namespace ezivk::test {
@@ -13,31 +14,61 @@ namespace {
 constexpr uint8_t kGuardByte = 0xA5;
 }
 
+namespace {
+std::unique_ptr<gpu::Context> g_shared, g_acc16, g_forced;
+bool g_acc16_made = false, g_forced_made = false;
+
+gpu::ContextOptions validated() {
+  gpu::ContextOptions o;
+  o.validation = true;
+  o.sync_validation = true;
+  return o;
+}
+}  // namespace
+
 gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = [] {
-    gpu::ContextOptions o;
-    o.validation = true;
-    o.sync_validation = true;
-    return std::make_unique<gpu::Context>(o);
-  }();
-  return *ctx;
+  if (!g_shared) g_shared = std::make_unique<gpu::Context>(validated());
+  return *g_shared;
 }
 
-gpu::Context& portable_context() {
-  if (!shared_context().coopmat()) return shared_context();
-  static std::unique_ptr<gpu::Context> ctx = [] {
-    gpu::ContextOptions o;
-    o.validation = true;
-    o.sync_validation = true;
-    o.no_coopmat = true;
-    return std::make_unique<gpu::Context>(o);
-  }();
-  return *ctx;
+gpu::Context* acc16_context() {
+  if (g_acc16_made) return g_acc16.get();
+  g_acc16_made = true;
+  for (const auto& s : shared_context().caps().coopmat_shapes) {
+    if (!s.subgroup_scope || s.a != gpu::ScalarType::F16 || s.result != gpu::ScalarType::F16 || 32 % s.m || 32 % s.n || 32 % s.k)
+      continue;
+    gpu::ContextOptions o = validated();
+    o.coopmat_shape = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) + "/f16acc";
+    o.force_coopmat = true;
+    o.coopmat_selfcheck = false;
+    g_acc16 = std::make_unique<gpu::Context>(o);
+    if (!ops::coopmat_possible(*g_acc16)) g_acc16.reset();
+    break;
+  }
+  return g_acc16.get();
+}
+
+gpu::Context* forced_coopmat_context() {
+  if (g_forced_made) return g_forced.get();
+  g_forced_made = true;
+  if (!ops::coopmat_possible(shared_context())) return nullptr;
+  gpu::ContextOptions o = validated();
+  o.force_coopmat = true;
+  o.coopmat_selfcheck = false;
+  g_forced = std::make_unique<gpu::Context>(o);
+  return g_forced.get();
+}
+
+void release_contexts() {
+  g_forced.reset();
+  g_acc16.reset();
+  g_shared.reset();
 }
 
 void GpuTest::SetUp() {
   ctx().clear_validation_messages();
-  portable_context().clear_validation_messages();
+  if (g_acc16) g_acc16->clear_validation_messages();
+  if (g_forced) g_forced->clear_validation_messages();
 }
 
 void GpuTest::check_validation(gpu::Context& c) {
@@ -47,7 +78,8 @@ void GpuTest::check_validation(gpu::Context& c) {
 
 void GpuTest::TearDown() {
   check_validation(ctx());
-  if (&portable_context() != &ctx()) check_validation(portable_context());
+  if (g_acc16) check_validation(*g_acc16);
+  if (g_forced) check_validation(*g_forced);
 }
 
 std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {

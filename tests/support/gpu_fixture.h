@@ -16,9 +16,14 @@
 namespace ezivk::test {
 
 gpu::Context& shared_context();
-// A second context that never uses cooperative matrices, so tests on a device that has them check both
-// the cooperative-matrix and the portable kernels. Returns shared_context() where it has none.
-gpu::Context& portable_context();
+// A context whose cooperative-matrix kernels use a shape with fp16 accumulators (never chosen by default), or
+// nullptr where the device offers none. Its kernels skip the self-check: tests must see a broken kernel.
+gpu::Context* acc16_context();
+// A context that runs the cooperative-matrix kernels wherever an op can (forced on CPU drivers, self-check off),
+// or nullptr where the device has none.
+gpu::Context* forced_coopmat_context();
+// Releases the contexts before static destruction (the validation layer's own statics are gone by then).
+void release_contexts();
 
 class GpuTest : public ::testing::Test {
  protected:

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/gpu/private_driver.h"
 #include "tools/ezivk/commands.h"
 
 namespace {
@@ -28,13 +29,15 @@ void usage(FILE* f) {
       "  EZIVK_NO_COOPMAT=1        never use cooperative-matrix kernels\n"
       "  EZIVK_VALIDATION=1        enable the Khronos validation layer\n"
       "  EZIVK_TIMEOUT_S=S         seconds a GPU submit may take before it is an error (600)\n"
-      "  EZIVK_CACHE_DIR=DIR       where the pipeline cache is kept (~/.cache/ezivk; '-' for none)\n",
+      "  EZIVK_CACHE_DIR=DIR       where the pipeline cache is kept (~/.cache/ezivk; '-' for none)\n"
+      "  EZIVK_SYSTEM_VULKAN=1     stay on the system Vulkan driver instead of the private Mesa 26 lavapipe\n",
       f);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  ezivk::gpu::select_vulkan_driver(argc, argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     usage(args.empty() ? stderr : stdout);

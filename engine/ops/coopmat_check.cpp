@@ -1,0 +1,244 @@
+#include "engine/ops/coopmat_check.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "engine/gpu/error.h"
+#include "engine/gpu/recorder.h"
+#include "engine/gpu/shaders.h"
+#include "engine/io/atomic_file.h"
+#include "engine/ops/attention.h"
+#include "engine/ops/conv2d.h"
+#include "engine/ops/coopmat.h"
+#include "engine/ops/gemm.h"
+#include "engine/util/half.h"
+
+namespace ezivk::ops {
+namespace {
+
+std::string g_fault;
+std::atomic<bool> g_warned{false};
+
+// fp16 operands in one small arena: the check's problems are a few hundred KiB.
+class Operands {
+ public:
+  explicit Operands(gpu::Context& ctx) : ctx_(ctx), arena_(ctx, "coopmat self-check", 4 << 20, gpu::MemoryUse::Device) {}
+
+  Tensor random(std::vector<int64_t> shape, uint32_t seed) {
+    size_t n = 1;
+    for (auto d : shape) n *= size_t(d);
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    std::vector<uint16_t> h(n);
+    for (auto& x : h) x = float_to_half(u(rng));
+    Tensor t{arena_.alloc(n * 2), DType::F16, std::move(shape)};
+    ctx_.upload(t.data, h.data(), n * 2);
+    return t;
+  }
+  Tensor empty(std::vector<int64_t> shape) {
+    size_t n = 1;
+    for (auto d : shape) n *= size_t(d);
+    return {arena_.alloc(n * 2), DType::F16, std::move(shape)};
+  }
+  std::vector<float> read(const Tensor& t) {
+    std::vector<uint16_t> h(t.numel());
+    ctx_.download(t.data, h.data(), h.size() * 2);
+    std::vector<float> f(h.size());
+    for (size_t i = 0; i < h.size(); ++i) f[i] = half_to_float(h[i]);
+    return f;
+  }
+
+ private:
+  gpu::Context& ctx_;
+  gpu::Arena arena_;
+};
+
+double disagreement(std::vector<float> got, const std::vector<float>& want, const std::string& kernel) {
+  if (g_fault == kernel && !got.empty()) got[got.size() / 2] += 1.f + 10.f * std::fabs(got[got.size() / 2]);
+  double err = 0, scale = 1e-30;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    err = std::max(err, std::fabs(double(got[i]) - want[i]));
+    scale = std::max(scale, std::fabs(double(want[i])));
+  }
+  return err / scale;
+}
+
+// Each problem has odd sizes (partial tiles in every direction) and runs twice: cooperative-matrix, portable.
+double check_gemm(gpu::Context& ctx) {
+  Operands o(ctx);
+  const int64_t M = 77, N = 45, K = 83;
+  const Tensor a = o.random({M, K}, 1), b = o.random({N, K}, 2), bias = o.random({N}, 3);
+  const Tensor y_cm = o.empty({M, N}), y_ref = o.empty({M, N});
+  gpu::Recorder rec(ctx);
+  GemmArgs g{a, b, bias, y_cm};
+  g.kernel = MatmulKernel::Coopmat;
+  gemm(ctx, rec, g);
+  g.y = y_ref;
+  g.kernel = MatmulKernel::Portable;
+  gemm(ctx, rec, g);
+  rec.submit_and_wait();
+  return disagreement(o.read(y_cm), o.read(y_ref), "gemm");
+}
+
+double check_conv2d(gpu::Context& ctx) {
+  Operands o(ctx);
+  const Tensor x = o.random({1, 13, 9, 11}, 4), w = o.random({21, 13, 3, 3}, 5), bias = o.random({21}, 6);
+  const Tensor y_cm = o.empty({1, 21, 9, 11}), y_ref = o.empty({1, 21, 9, 11});
+  gpu::Recorder rec(ctx);
+  Conv2dArgs c{x, w, bias, y_cm};
+  c.pad_top = c.pad_left = c.pad_bottom = c.pad_right = 1;
+  c.kernel = MatmulKernel::Coopmat;
+  conv2d(ctx, rec, c);
+  c.y = y_ref;
+  c.kernel = MatmulKernel::Portable;
+  conv2d(ctx, rec, c);
+  rec.submit_and_wait();
+  return disagreement(o.read(y_cm), o.read(y_ref), "conv2d");
+}
+
+double check_attention(gpu::Context& ctx) {
+  Operands o(ctx);
+  const int64_t B = 1, H = 2, D = 64, nq = 70, nk1 = 70, nk2 = 19;
+  AttentionArgs a;
+  a.q = o.random({B, nq, H * D}, 7);
+  a.k1 = o.random({B, nk1, H * D}, 8);
+  a.v1 = o.random({B, nk1, H * D}, 9);
+  a.k2 = o.random({B, nk2, H * D}, 10);
+  a.v2 = o.random({B, nk2, H * D}, 11);
+  a.heads = int(H);
+  a.w2 = 0.75f;
+  const Tensor o_cm = o.empty({B, nq, H * D}), o_ref = o.empty({B, nq, H * D});
+  gpu::Recorder rec(ctx);
+  a.out = o_cm;
+  a.kernel = AttentionKernel::Coopmat;
+  attention(ctx, rec, a);
+  a.out = o_ref;
+  a.kernel = AttentionKernel::Shared;
+  attention(ctx, rec, a);
+  rec.submit_and_wait();
+  return disagreement(o.read(o_cm), o.read(o_ref), "attention");
+}
+
+uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+void warn_once(const CoopmatVerdicts& v, const std::string& device) {
+  std::string bad;
+  for (const auto& k : v.kernels)
+    if (!k.ok && k.note.empty()) {
+      char e[64];
+      std::snprintf(e, sizeof e, "%.3g", k.error);
+      bad += (bad.empty() ? "" : ", ") + k.kernel + " (error " + e + ")";
+    }
+  if (bad.empty() || g_warned.exchange(true)) return;
+  std::fprintf(stderr,
+               "ezivk: warning: on '%s' the cooperative-matrix kernels %s disagree with the portable ones (limit %g); "
+               "using the portable kernels for them%s%s\n",
+               device.c_str(), bad.c_str(), kCoopmatCheckLimit, v.path.empty() ? "" : ". Verdict kept in ",
+               v.path.c_str());
+}
+
+std::string serialize(const CoopmatVerdicts& v, const gpu::DeviceCaps& caps, const gpu::CoopMatShape& shape) {
+  std::ostringstream o;
+  o << "# ezivk cooperative-matrix self-check: " << caps.name << ", " << caps.driver_info << ", shape "
+    << gpu::coopmat_shape_name(shape) << "\n";
+  for (const auto& k : v.kernels) {
+    char e[64];
+    std::snprintf(e, sizeof e, "%.6g", k.error);
+    o << k.kernel << " " << (k.ok ? "ok" : (k.note.empty() ? "failed" : "n/a")) << " " << e;
+    if (!k.note.empty()) o << " " << k.note;
+    o << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace
+
+void set_coopmat_check_fault(const std::string& kernel) { g_fault = kernel; }
+
+std::string coopmat_verdict_path(const gpu::DeviceCaps& caps, const gpu::CoopMatShape& shape, const std::string& cache_dir) {
+  if (cache_dir.empty()) return "";
+  // The kernels' own SPIR-V is part of the key: a rebuilt kernel is checked again.
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& s : gpu::embedded_shaders())
+    if (std::string(s.name).find("_coopmat_") != std::string::npos) h = fnv1a(h, s.words, s.word_count * 4);
+  h = fnv1a(h, caps.driver_info.data(), caps.driver_info.size());
+  char name[160];
+  std::snprintf(name, sizeof name, "coopmat-check-%04x-%04x-%08x-%ux%ux%u%s-%016llx.txt", caps.vendor_id, caps.device_id,
+                caps.driver_version, shape.m, shape.n, shape.k, shape.result == gpu::ScalarType::F16 ? "-acc16" : "",
+                static_cast<unsigned long long>(h));
+  return cache_dir + "/" + name;
+}
+
+std::optional<CoopmatVerdicts> read_coopmat_verdicts(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  std::ifstream f(path);
+  if (!f) return std::nullopt;
+  CoopmatVerdicts v;
+  v.remembered = true;
+  v.path = path;
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream in(line);
+    CoopmatKernelVerdict k;
+    std::string state;
+    if (!(in >> k.kernel >> state >> k.error) || (state != "ok" && state != "failed" && state != "n/a")) return std::nullopt;
+    k.ok = state == "ok";
+    std::getline(in >> std::ws, k.note);
+    if (state == "n/a" && k.note.empty()) k.note = "not applicable";
+    v.kernels.push_back(std::move(k));
+  }
+  if (v.kernels.empty()) return std::nullopt;
+  return v;
+}
+
+CoopmatVerdicts coopmat_selfcheck(gpu::Context& ctx, bool use_remembered) {
+  if (!coopmat_possible(ctx)) fail("the cooperative-matrix self-check needs a device that can run those kernels");
+  const std::string path = coopmat_verdict_path(ctx.caps(), ctx.coopmat_shape(), ctx.cache_dir());
+  std::optional<CoopmatVerdicts> v = use_remembered ? read_coopmat_verdicts(path) : std::nullopt;
+  if (!v) {
+    v.emplace();
+    v->path = path;
+    struct Check {
+      const char* name;
+      double (*run)(gpu::Context&);
+    };
+    for (const Check& c : {Check{"gemm", check_gemm}, Check{"conv2d", check_conv2d}, Check{"attention", check_attention}}) {
+      CoopmatKernelVerdict k;
+      k.kernel = c.name;
+      try {
+        k.error = c.run(ctx);
+        k.ok = k.error <= kCoopmatCheckLimit;
+      } catch (const Error& e) {
+        // A kernel this device cannot run at all (attention's shape limits) is not a disagreement.
+        k.note = e.what();
+      }
+      v->kernels.push_back(std::move(k));
+    }
+    if (!path.empty()) {
+      try {
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+        const std::string text = serialize(*v, ctx.caps(), ctx.coopmat_shape());
+        io::write_file_atomically(path, [&](std::ostream& o) { o << text; });
+      } catch (const std::exception&) {
+        v->path.clear();  // an unwritable cache only costs the check again next run
+      }
+    }
+  }
+  for (const auto& k : v->kernels) ctx.set_coopmat_verdict(k.kernel, k.ok);
+  warn_once(*v, ctx.caps().name);
+  return *v;
+}
+
+}  // namespace ezivk::ops
