@@ -86,7 +86,10 @@ std::string coopmat_text(const nlohmann::json& j) {
     first = false;
   }
   const std::string file = j["selfcheck"]["file"];
-  s += std::string(j["selfcheck"]["remembered"].get<bool>() ? ", remembered in " : ", run now") + (file.empty() ? "" : " " + file) + "\n";
+  if (j["selfcheck"]["remembered"].get<bool>())
+    s += ", remembered in " + file + "\n";
+  else
+    s += std::string(", run now") + (file.empty() ? "" : ", kept in " + file) + "\n";
   return s;
 }
 
