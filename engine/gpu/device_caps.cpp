@@ -3,7 +3,7 @@
 #include <cstring>
 #include <tuple>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::gpu {
 

@@ -2,8 +2,6 @@
 
 namespace ezivk {
 
-void fail(const std::string& message) { throw Error(message); }
-
 const char* vk_result_name(VkResult r) {
   switch (r) {
 #define EZIVK_CASE(x) \

@@ -1,16 +1,10 @@
 #pragma once
-// Errors: every failure becomes one ezivk::Error with a sentence that names what failed and why.
-#include <stdexcept>
-#include <string>
+// Vulkan result codes as Errors (engine/util/error.h has Error and fail for host-only code).
 #include <vulkan/vulkan.h>
 
+#include "engine/util/error.h"
+
 namespace ezivk {
-
-struct Error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void fail(const std::string& message);
 
 const char* vk_result_name(VkResult r);
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::gpu {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <unistd.h>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::io {
 

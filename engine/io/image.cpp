@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::io {
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <sstream>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::io {
 namespace {

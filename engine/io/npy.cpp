@@ -8,7 +8,7 @@
 #include <optional>
 #include <string_view>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/util/half.h"
 

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <optional>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 
 namespace ezivk::io {

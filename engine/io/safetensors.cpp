@@ -14,7 +14,7 @@
 #include <set>
 #include <utility>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/util/half.h"
 

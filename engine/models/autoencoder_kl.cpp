@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::models {
 

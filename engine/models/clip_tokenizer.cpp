@@ -15,7 +15,7 @@
 #include <optional>
 #include <sstream>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/json_file.h"
 
 namespace ezivk::models {

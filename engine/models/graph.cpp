@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/npy.h"
 #include "engine/ops/concat_channels.h"
 #include "engine/ops/embedding.h"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/json_file.h"
 
 namespace ezivk::models {

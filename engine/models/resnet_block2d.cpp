@@ -1,6 +1,6 @@
 #include "engine/models/resnet_block2d.h"
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::models {
 

@@ -1,6 +1,6 @@
 #include "engine/models/sd21_base.h"
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::models {
 

@@ -1,6 +1,6 @@
 #include "engine/models/unet2d_condition.h"
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::models {
 

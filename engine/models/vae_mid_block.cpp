@@ -1,6 +1,6 @@
 #include "engine/models/vae_mid_block.h"
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/models/transformer2d.h"
 
 namespace ezivk::models {

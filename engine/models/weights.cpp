@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/models/graph.h"
 #include "engine/ops/conv2d.h"
 

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/ops/attention.h"
 
 namespace ezivk::ops {

@@ -1,6 +1,6 @@
 #include "engine/ops/coopmat.h"
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/ops/coopmat_check.h"
 
 namespace ezivk::ops {

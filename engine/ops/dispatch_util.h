@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "engine/gpu/context.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/ops/tensor.h"
 
 namespace ezivk::ops {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::ops {
 

@@ -12,36 +12,8 @@ namespace ezivk::ops {
 namespace {
 constexpr const char* kOp = "sched_step";
 constexpr uint32_t kWg = 256;
-constexpr size_t kMaxSlots = 8, kMaxWrites = 5, kHist = 8, kNWrites = 16, kWrites = 17;
+constexpr size_t kMaxSlots = kStepMaxHistory, kHist = kStepHistoryAt, kNWrites = kStepWriteCountAt, kWrites = kStepWritesAt;
 }  // namespace
-
-std::vector<float> pack_step_coefficients(const sched::StepCoefficients& c) {
-  if (c.history.size() > kMaxSlots)
-    fail(std::string(kOp) + ": " + std::to_string(c.history.size()) + " history slots, at most 8 supported");
-  if (c.writes.size() > kMaxWrites)
-    fail(std::string(kOp) + ": " + std::to_string(c.writes.size()) + " history writes, at most 5 supported");
-  std::vector<float> v(kStepCoefficientFloats, 0.f);
-  v[0] = float(c.x0_sample);
-  v[1] = float(c.x0_model_output);
-  v[2] = c.clip_x0 ? 1.f : 0.f;
-  v[3] = float(c.clip_range);
-  v[4] = float(c.sample);
-  v[5] = float(c.model_output);
-  v[6] = float(c.x0);
-  v[7] = float(c.noise);
-  for (size_t j = 0; j < c.history.size(); ++j) v[kHist + j] = float(c.history[j]);
-  v[kNWrites] = float(c.writes.size());
-  for (size_t w = 0; w < c.writes.size(); ++w) {
-    if (c.writes[w].slot < 0 || size_t(c.writes[w].slot) >= std::max<size_t>(c.history.size(), 1))
-      fail(std::string(kOp) + ": history write to slot " + std::to_string(c.writes[w].slot) + " outside the " +
-           std::to_string(c.history.size()) + " slots");
-    v[kWrites + 4 * w] = float(c.writes[w].slot);
-    v[kWrites + 4 * w + 1] = float(c.writes[w].sample);
-    v[kWrites + 4 * w + 2] = float(c.writes[w].model_output);
-    v[kWrites + 4 * w + 3] = float(c.writes[w].x0);
-  }
-  return v;
-}
 
 void sched_step(gpu::Context& ctx, gpu::Recorder& rec, const SchedStepArgs& a) {
   const int64_t n = a.x.numel();

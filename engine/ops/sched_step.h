@@ -1,20 +1,17 @@
 #pragma once
 // The scheduler step on the GPU: the denoising loop never brings the latent back to the host. The host computes a
-// step's coefficients (engine/sched StepCoefficients) and this op applies them to every element, fused with
-// classifier-free guidance; sched_model_input makes the UNet's (scaled, batch-duplicated) input from the latent.
+// step's coefficients (engine/sched packs them into the block engine/ops/sched_step_layout.h describes) and this
+// op applies them to every element, fused with classifier-free guidance; sched_model_input makes the UNet's
+// (scaled, batch-duplicated) input from the latent.
 #include <optional>
 #include <vector>
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/recorder.h"
 #include "engine/ops/tensor.h"
-#include "engine/sched/scheduler.h"
+#include "engine/ops/sched_step_layout.h"
 
 namespace ezivk::ops {
-
-// Floats in a packed coefficient block (pack_step_coefficients); at most 8 history slots and 5 writes.
-inline constexpr size_t kStepCoefficientFloats = 40;
-std::vector<float> pack_step_coefficients(const sched::StepCoefficients& c);
 
 struct SchedStepArgs {
   Tensor x;                      // f32 [B, ...] latent, updated in place
@@ -24,7 +21,7 @@ struct SchedStepArgs {
   std::optional<Tensor> noise;   // f32, x's shape (steps that draw noise)
   std::optional<Tensor> history; // f32 [slots, B, ...] kept between steps
   Tensor x0;                     // f32, x's shape: the step's predicted x̂0
-  Tensor coefficients;           // f32 [kStepCoefficientFloats], from pack_step_coefficients
+  Tensor coefficients;           // f32 [kStepCoefficientFloats] (sched_step_layout.h; sched::pack_step_coefficients)
 };
 void sched_step(gpu::Context& ctx, gpu::Recorder& rec, const SchedStepArgs& a);
 

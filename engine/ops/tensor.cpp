@@ -1,6 +1,6 @@
 #include "engine/ops/tensor.h"
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::ops {
 

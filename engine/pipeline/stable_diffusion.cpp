@@ -1,6 +1,6 @@
 #include "engine/pipeline/stable_diffusion.h"
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/json_file.h"
 #include "engine/models/sd21_base.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <map>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/models/graph_runner.h"
 #include "engine/ops/sched_step.h"
 #include "engine/pipeline/activation_plan.h"
@@ -170,7 +170,7 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
       for (auto& v : x) v *= sigma;
       ctx.upload(s.x.data, x.data(), x.size() * 4);
       for (int i = 0; i < steps; ++i) {
-        const auto c = ops::pack_step_coefficients(scheduler->step_coefficients(i));
+        const auto c = sched::pack_step_coefficients(scheduler->step_coefficients(i));
         ctx.upload(coefs[size_t(i)].data, c.data(), c.size() * 4);
         const std::vector<float> ts(size_t(UB), r.timesteps[size_t(i)]);
         ctx.upload(step_ts[size_t(i)].data, ts.data(), ts.size() * 4);

@@ -5,7 +5,7 @@
 #include <numbers>
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::sched {
 namespace {

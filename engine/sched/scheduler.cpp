@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/sched/ddim.h"
 #include "engine/sched/ddim_inverse.h"
 #include "engine/sched/ddpm.h"

@@ -39,6 +39,10 @@ struct StepCoefficients {
   std::vector<HistoryWrite> writes;
 };
 
+// The coefficients as the sched_step op reads them (engine/ops/sched_step_layout.h); an Error when the step
+// needs more history slots or writes than the block holds.
+std::vector<float> pack_step_coefficients(const StepCoefficients& c);
+
 // add_noise(x0, noise, t) = x0·x0 + noise·noise.
 struct NoiseCoefficients {
   double x0 = 0;

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::sched {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 // Bit-exactness depends on every multiply and add below being rounded exactly where torch's are: the
 // compiler must not fuse a*b+c on its own (GCC does by default when FMA is enabled, e.g. -march=native).

@@ -1,7 +1,7 @@
 #version 450
 //! variants: f32 f16
 // One scheduler step for every latent element, applying the coefficients engine/sched computed on the host
-// (StepCoefficients, packed by ops::pack_step_coefficients), fused with classifier-free guidance:
+// (StepCoefficients, packed by sched::pack_step_coefficients in the layout of engine/ops/sched_step_layout.h), fused with classifier-free guidance:
 //   m      = guided ? m_u + g·(m_c − m_u) : m        (model output batch: uncond items first, then cond)
 //   x̂0     = a·x + b·m, clamped to ±r when asked
 //   x_next = s·x + k·m + c·x̂0 + e·z + Σ_j h_j·H_j

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/npy.h"
 #include "support/gpu_fixture.h"
 #include "tests/cli/cli_test_util.h"

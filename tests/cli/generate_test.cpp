@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/npy.h"
 #include "engine/io/png.h"
 #include "support/gpu_fixture.h"

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/safetensors.h"
 #include "support/gpu_fixture.h"
 #include "tests/cli/cli_test_util.h"

@@ -2,7 +2,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/device_report.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/gpu/shaders.h"
 #include "engine/gpu/spirv_reflect.h"
 #include "support/gpu_fixture.h"

@@ -11,7 +11,7 @@
 #include <iterator>
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::io_test {
 

@@ -16,7 +16,7 @@
 
 #include <unistd.h>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/image.h"
 
 namespace ezivk::test {

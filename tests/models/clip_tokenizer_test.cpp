@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/models/clip_tokenizer.h"
 
 namespace fs = std::filesystem;

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "engine/gpu/context.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/gpu/memory.h"
 #include "engine/io/npy.h"
 #include "engine/io/safetensors.h"

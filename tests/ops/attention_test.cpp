@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/coopmat.h"
 #include "support/gpu_fixture.h"

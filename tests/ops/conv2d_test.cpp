@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/ops/conv2d.h"
 #include "support/gpu_fixture.h"
 

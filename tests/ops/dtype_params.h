@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "support/gpu_fixture.h"
 
 namespace ezivk::test {

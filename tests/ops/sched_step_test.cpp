@@ -29,7 +29,7 @@ std::vector<float> random_coefficients(uint32_t seed, size_t slots) {
     c.writes.push_back({int(slots - 1), 0.0, 0.0, r[14]});
     c.writes.push_back({int(slots / 2), r[15], 0.0, 0.5});
   }
-  return ops::pack_step_coefficients(c);
+  return sched::pack_step_coefficients(c);
 }
 
 struct StepCase {
@@ -119,7 +119,7 @@ TEST_P(SchedStepLoop, FollowsTheHostScheduler) {
     for (int64_t k = 0; k < n; ++k) mv[size_t(k)] = 0.3f * cur[size_t(k)] + 0.1f * std::sin(float(k) + s->timesteps()[size_t(i)] / 100.f);
     m.upload(mv);
     z.upload(zv);
-    c.upload(ops::pack_step_coefficients(s->step_coefficients(i)));
+    c.upload(sched::pack_step_coefficients(s->step_coefficients(i)));
     gpu::Recorder rec(ctx());
     ops::SchedStepArgs a;
     a.x = x.tensor({n});

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/sched/pndm.h"
 #include "sched/sched_fixture.h"
 

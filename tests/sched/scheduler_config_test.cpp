@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/sched/scheduler.h"
 #include "sched/sched_fixture.h"
 

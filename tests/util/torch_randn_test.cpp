@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 
 namespace ezivk::test {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/device_report.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/gpu/recorder.h"
 #include "tools/ezivk/bench_ops.h"

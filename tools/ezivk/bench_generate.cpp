@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gpu/context.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/pipeline/text_to_image.h"
 #include "tools/ezivk/cli_args.h"

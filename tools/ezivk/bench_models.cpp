@@ -16,7 +16,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/io/atomic_file.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/models/autoencoder_kl.h"
 #include "engine/models/clip_text_model.h"
 #include "engine/models/component.h"

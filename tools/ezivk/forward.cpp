@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "engine/gpu/context.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/npy.h"
 #include "engine/models/autoencoder_kl.h"
 #include "engine/models/clip_text_model.h"

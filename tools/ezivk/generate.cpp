@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gpu/context.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/png.h"
 #include "engine/pipeline/text_to_image.h"

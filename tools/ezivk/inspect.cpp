@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gpu/context.h"
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/io/json_file.h"
 #include "engine/models/autoencoder_kl.h"
 #include "engine/models/clip_text_model.h"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/models/clip_tokenizer.h"
 #include "tools/ezivk/commands.h"
 
