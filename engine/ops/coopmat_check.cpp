@@ -9,7 +9,7 @@
 #include <random>
 #include <sstream>
 
-#include "engine/gpu/error.h"
+#include "engine/util/error.h"
 #include "engine/gpu/recorder.h"
 #include "engine/gpu/shaders.h"
 #include "engine/io/atomic_file.h"
@@ -70,37 +70,36 @@ double disagreement(std::vector<float> got, const std::vector<float>& want, cons
   return err / scale;
 }
 
-// Each problem has odd sizes (partial tiles in every direction) and runs twice: cooperative-matrix, portable.
+// Runs op(args) with the cooperative-matrix kernel and with the portable one, each into its own output of
+// `shape` (args.*out), and returns how far they disagree.
+template <class Args, class Kernel>
+double both_kernels(gpu::Context& ctx, Operands& o, Args args, Tensor Args::*out, std::vector<int64_t> shape, Kernel cm,
+                    Kernel portable, void (*op)(gpu::Context&, gpu::Recorder&, const Args&), const std::string& name) {
+  const Tensor y_cm = o.empty(shape), y_ref = o.empty(shape);
+  gpu::Recorder rec(ctx);
+  args.*out = y_cm;
+  args.kernel = cm;
+  op(ctx, rec, args);
+  args.*out = y_ref;
+  args.kernel = portable;
+  op(ctx, rec, args);
+  rec.submit_and_wait();
+  return disagreement(o.read(y_cm), o.read(y_ref), name);
+}
+
+// Each problem has odd sizes: partial tiles in every direction.
 double check_gemm(gpu::Context& ctx) {
   Operands o(ctx);
   const int64_t M = 77, N = 45, K = 83;
-  const Tensor a = o.random({M, K}, 1), b = o.random({N, K}, 2), bias = o.random({N}, 3);
-  const Tensor y_cm = o.empty({M, N}), y_ref = o.empty({M, N});
-  gpu::Recorder rec(ctx);
-  GemmArgs g{a, b, bias, y_cm};
-  g.kernel = MatmulKernel::Coopmat;
-  gemm(ctx, rec, g);
-  g.y = y_ref;
-  g.kernel = MatmulKernel::Portable;
-  gemm(ctx, rec, g);
-  rec.submit_and_wait();
-  return disagreement(o.read(y_cm), o.read(y_ref), "gemm");
+  GemmArgs g{o.random({M, K}, 1), o.random({N, K}, 2), o.random({N}, 3), {}};
+  return both_kernels(ctx, o, g, &GemmArgs::y, {M, N}, MatmulKernel::Coopmat, MatmulKernel::Portable, gemm, "gemm");
 }
 
 double check_conv2d(gpu::Context& ctx) {
   Operands o(ctx);
-  const Tensor x = o.random({1, 13, 9, 11}, 4), w = o.random({21, 13, 3, 3}, 5), bias = o.random({21}, 6);
-  const Tensor y_cm = o.empty({1, 21, 9, 11}), y_ref = o.empty({1, 21, 9, 11});
-  gpu::Recorder rec(ctx);
-  Conv2dArgs c{x, w, bias, y_cm};
+  Conv2dArgs c{o.random({1, 13, 9, 11}, 4), o.random({21, 13, 3, 3}, 5), o.random({21}, 6), {}};
   c.pad_top = c.pad_left = c.pad_bottom = c.pad_right = 1;
-  c.kernel = MatmulKernel::Coopmat;
-  conv2d(ctx, rec, c);
-  c.y = y_ref;
-  c.kernel = MatmulKernel::Portable;
-  conv2d(ctx, rec, c);
-  rec.submit_and_wait();
-  return disagreement(o.read(y_cm), o.read(y_ref), "conv2d");
+  return both_kernels(ctx, o, c, &Conv2dArgs::y, {1, 21, 9, 11}, MatmulKernel::Coopmat, MatmulKernel::Portable, conv2d, "conv2d");
 }
 
 double check_attention(gpu::Context& ctx) {
@@ -114,16 +113,8 @@ double check_attention(gpu::Context& ctx) {
   a.v2 = o.random({B, nk2, H * D}, 11);
   a.heads = int(H);
   a.w2 = 0.75f;
-  const Tensor o_cm = o.empty({B, nq, H * D}), o_ref = o.empty({B, nq, H * D});
-  gpu::Recorder rec(ctx);
-  a.out = o_cm;
-  a.kernel = AttentionKernel::Coopmat;
-  attention(ctx, rec, a);
-  a.out = o_ref;
-  a.kernel = AttentionKernel::Shared;
-  attention(ctx, rec, a);
-  rec.submit_and_wait();
-  return disagreement(o.read(o_cm), o.read(o_ref), "attention");
+  return both_kernels(ctx, o, a, &AttentionArgs::out, {B, nq, H * D}, AttentionKernel::Coopmat, AttentionKernel::Shared,
+                      attention, "attention");
 }
 
 uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
