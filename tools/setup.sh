@@ -107,49 +107,49 @@ done
 # with cooperative matrices, the manifest is not written and every program stays on the system driver.
 mesa="$deps/mesa"
 manifest="$mesa/ezivk-private-vulkan.txt"
-if [ "${EZIVK_SKIP_PRIVATE_MESA:-0}" != 1 ] && [ ! -f "$mesa/.complete-v1" ]; then
-  log "provisioning Mesa 26 lavapipe from trixie-backports into $mesa"
-  rm -rf "$mesa" "$deps/apt-mesa"
-  ma="$deps/apt-mesa"
-  mkdir -p "$mesa/root" "$ma/lists/partial" "$ma/cache/archives/partial" "$ma/debs"
-  cat >"$ma/sources.list" <<'SRC'
+# Returns 0 with the manifest written, 1 when the packages could not be had, 2 when what they hold is not
+# Mesa >= 26 with cooperative matrices. It runs as an `if` condition, where bash ignores `set -e`: every
+# step that can fail is checked by hand.
+provision_private_mesa() {
+  local ma="$deps/apt-mesa" r="$mesa/root"
+  rm -rf "$mesa" "$ma"
+  mkdir -p "$r" "$ma/lists/partial" "$ma/cache/archives/partial" "$ma/debs" || return 1
+  cat >"$ma/sources.list" <<'SRC' || return 1
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie-backports main
 SRC
-  mopt=(-o Dir::Etc::SourceList="$ma/sources.list" -o Dir::Etc::SourceParts=- -o Dir::State::Lists="$ma/lists"
-        -o Dir::Cache="$ma/cache" -o Dir::State::status=/dev/null -o APT::Architecture=amd64
-        -o APT::Architectures=amd64 -o APT::Default-Release=trixie-backports)
-  mesa_ok=1
-  apt-get "${mopt[@]}" update -q || mesa_ok=0
-  want=(mesa-vulkan-drivers vulkan-validationlayers vulkan-tools libvulkan1)
-  if [ $mesa_ok = 1 ]; then
-    # The whole dependency closure (libc, LLVM, X/Wayland client libraries), as apt resolves it.
-    closure=$(apt-cache "${mopt[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-                --no-replaces --no-enhances "${want[@]}" 2>/dev/null | grep -v '^[ <]' | sort -u) || mesa_ok=0
-    ( cd "$ma/debs" && apt-get "${mopt[@]}" download $closure ) || mesa_ok=0
-  fi
-  mesa_pkg=$(apt-cache "${mopt[@]}" policy mesa-vulkan-drivers 2>/dev/null | sed -n 's/^ *Candidate: //p')
-  if [ $mesa_ok = 1 ]; then
-    for d in "$ma"/debs/*.deb; do dpkg-deb -x "$d" "$mesa/root"; done
-    r="$mesa/root"
-    libs="$r/usr/lib/x86_64-linux-gnu:$r/lib/x86_64-linux-gnu"
-    # Manifests with absolute library paths, so nothing depends on the loader's search path.
-    mkdir -p "$mesa/icd.d" "$mesa/explicit_layer.d"
-    sed "s#\"library_path\": \"libvulkan_lvp.so\"#\"library_path\": \"$r/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so\"#" \
-      "$r/usr/share/vulkan/icd.d/lvp_icd.json" >"$mesa/icd.d/lvp_icd.json"
-    sed "s#\"library_path\": \"libVkLayer_khronos_validation.so\"#\"library_path\": \"$r/usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so\"#" \
-      "$r/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json" >"$mesa/explicit_layer.d/VkLayer_khronos_validation.json"
-    # Check what the project needs: Mesa >= 26 and cooperative matrices, seen through trixie's vulkaninfo.
-    info=$(VK_DRIVER_FILES="$mesa/icd.d/lvp_icd.json" VK_LOADER_LAYERS_DISABLE='~implicit~' \
-           "$r/usr/lib64/ld-linux-x86-64.so.2" --library-path "$libs" "$r/usr/bin/vulkaninfo" 2>/dev/null) || info=""
-    driver_info=$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*driverInfo *= *//p' | head -1)
-    mesa_major=$(printf '%s' "$driver_info" | sed -n 's/^Mesa \([0-9]*\)\..*/\1/p')
-    if [ -z "$mesa_major" ] || [ "$mesa_major" -lt 26 ]; then
-      log "WARNING: the private lavapipe reports '${driver_info:-nothing}' (package $mesa_pkg), not Mesa >= 26; staying on the system Vulkan driver"
-    elif [[ "$info" != *VK_KHR_cooperative_matrix* ]]; then
-      log "WARNING: the private lavapipe ($driver_info) offers no VK_KHR_cooperative_matrix; staying on the system Vulkan driver"
-    else
-      cat >"$manifest" <<MAN
+  local mopt=(-o Dir::Etc::SourceList="$ma/sources.list" -o Dir::Etc::SourceParts=- -o Dir::State::Lists="$ma/lists"
+              -o Dir::Cache="$ma/cache" -o Dir::State::status=/dev/null -o APT::Architecture=amd64
+              -o APT::Architectures=amd64 -o APT::Default-Release=trixie-backports)
+  apt-get "${mopt[@]}" update -q || return 1
+  mesa_pkg=$(apt-cache "${mopt[@]}" policy mesa-vulkan-drivers 2>/dev/null | sed -n 's/^ *Candidate: //p') || return 1
+  [ -n "$mesa_pkg" ] || return 1
+  # The whole dependency closure (libc, LLVM, X/Wayland client libraries), as apt resolves it.
+  local closure
+  closure=$(apt-cache "${mopt[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+              --no-replaces --no-enhances mesa-vulkan-drivers vulkan-validationlayers vulkan-tools libvulkan1 2>/dev/null |
+            grep -v '^[ <]' | sort -u) || return 1
+  ( cd "$ma/debs" && apt-get "${mopt[@]}" download $closure ) || return 1
+  local d
+  for d in "$ma"/debs/*.deb; do dpkg-deb -x "$d" "$r" || return 1; done
+  rm -rf "$ma/debs" "$ma/cache"
+  local libs="$r/usr/lib/x86_64-linux-gnu:$r/lib/x86_64-linux-gnu"
+  local lvp="$r/usr/share/vulkan/icd.d/lvp_icd.json" layer="$r/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json"
+  [ -f "$lvp" ] && [ -f "$layer" ] && [ -x "$r/usr/lib64/ld-linux-x86-64.so.2" ] || return 2
+  # Manifests with absolute library paths, so nothing depends on the loader's search path.
+  mkdir -p "$mesa/icd.d" "$mesa/explicit_layer.d" || return 1
+  sed "s#\"library_path\": \"libvulkan_lvp.so\"#\"library_path\": \"$r/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so\"#" \
+    "$lvp" >"$mesa/icd.d/lvp_icd.json" || return 2
+  sed "s#\"library_path\": \"libVkLayer_khronos_validation.so\"#\"library_path\": \"$r/usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so\"#" \
+    "$layer" >"$mesa/explicit_layer.d/VkLayer_khronos_validation.json" || return 2
+  # Check what the project needs: Mesa >= 26 and cooperative matrices, seen through trixie's vulkaninfo.
+  local info mesa_major
+  info=$(VK_DRIVER_FILES="$mesa/icd.d/lvp_icd.json" NODEVICE_SELECT=1 \
+         "$r/usr/lib64/ld-linux-x86-64.so.2" --library-path "$libs" "$r/usr/bin/vulkaninfo" 2>/dev/null) || info=""
+  driver_info=$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*driverInfo *= *//p' | head -1)
+  mesa_major=$(printf '%s' "$driver_info" | sed -n 's/^Mesa \([0-9]*\)\..*/\1/p')
+  [ -n "$mesa_major" ] && [ "$mesa_major" -ge 26 ] && [[ "$info" == *VK_KHR_cooperative_matrix* ]] || return 2
+  cat >"$manifest" <<MAN || return 1
 # Written by tools/setup.sh after checking this lavapipe offers cooperative matrices. Read by ezivk's programs.
 mesa_package=$mesa_pkg
 driver_info=$driver_info
@@ -158,15 +158,24 @@ library_path=$libs
 icd=$mesa/icd.d/lvp_icd.json
 layer_path=$mesa/explicit_layer.d
 MAN
-      log "private lavapipe: $driver_info (package mesa-vulkan-drivers $mesa_pkg) with VK_KHR_cooperative_matrix"
-    fi
-  else
-    log "WARNING: could not fetch Mesa 26 from trixie-backports; staying on the system Vulkan driver"
-  fi
-  rm -rf "$ma/debs" "$ma/cache"
   touch "$mesa/.complete-v1"
-elif [ -f "$manifest" ]; then
+}
+if [ "${EZIVK_SKIP_PRIVATE_MESA:-0}" = 1 ]; then
+  log "EZIVK_SKIP_PRIVATE_MESA=1: not provisioning the private lavapipe"
+elif [ -f "$mesa/.complete-v1" ] && [ -f "$manifest" ]; then
   log "private lavapipe already provisioned: $(sed -n 's/^driver_info=//p' "$manifest")"
+else
+  log "provisioning Mesa 26 lavapipe from trixie-backports into $mesa"
+  mesa_pkg="" driver_info=""
+  status=0
+  provision_private_mesa || status=$?
+  case $status in
+    0) log "private lavapipe: $driver_info (package mesa-vulkan-drivers $mesa_pkg) with VK_KHR_cooperative_matrix" ;;
+    1) rm -f "$manifest"
+       log "WARNING: could not fetch Mesa 26 from trixie-backports; staying on the system Vulkan driver (setup retries next time)" ;;
+    *) rm -f "$manifest"
+       log "WARNING: trixie-backports' mesa-vulkan-drivers ${mesa_pkg:-?} reports '${driver_info:-nothing}', not Mesa >= 26 with VK_KHR_cooperative_matrix; staying on the system Vulkan driver" ;;
+  esac
 fi
 
 # --- 4. verify the compiler handles cooperative matrices and lavapipe is visible -------------------------

@@ -330,7 +330,8 @@ void Context::create_device() {
   vkGetDeviceQueue(dev, queue_family_, 0, &queue_);
 
   fp16_ = !opt_.force_fp32 && f12.shaderFloat16 && f11.storageBuffer16BitAccess;
-  const auto shape = coopmat_ok ? pick_coopmat_shape(caps_, opt_.coopmat_shape) : std::nullopt;
+  // With cooperative matrices switched off, a shape asked for by name is not an error (it would not be used).
+  const auto shape = coopmat_ok ? pick_coopmat_shape(caps_, opt_.no_coopmat ? "" : opt_.coopmat_shape) : std::nullopt;
   if (shape) coopmat_shape_ = *shape;
   const bool wanted = opt_.force_coopmat || coopmat_by_default(caps_);
   coopmat_ = !opt_.no_coopmat && wanted && fp16_ && shape.has_value() && f12.vulkanMemoryModel;

@@ -134,7 +134,13 @@ void select_vulkan_driver(int argc, char** argv) {
       g_choice = "system Vulkan driver (the private lavapipe's manifest is incomplete)";
       return;
     }
-  if (access(m["loader"].c_str(), X_OK) != 0 || access(m["icd"].c_str(), R_OK) != 0) {
+  bool has_libc = false;  // the loader is useless without the prefix's libc on its library path
+  for (size_t b = 0, e; b <= m["library_path"].size(); b = e + 1) {
+    e = m["library_path"].find(':', b);
+    if (e == std::string::npos) e = m["library_path"].size();
+    has_libc |= access((m["library_path"].substr(b, e - b) + "/libc.so.6").c_str(), R_OK) == 0;
+  }
+  if (access(m["loader"].c_str(), X_OK) != 0 || access(m["icd"].c_str(), R_OK) != 0 || !has_libc) {
     std::fprintf(stderr, "ezivk: warning: the private lavapipe named by %s is gone (re-run tools/setup.sh); using the system Vulkan driver\n",
                  path.c_str());
     g_choice = "system Vulkan driver (the private lavapipe's files are missing)";
@@ -152,6 +158,10 @@ void select_vulkan_driver(int argc, char** argv) {
     return;
   }
   exe[n] = 0;
+  if (std::string(exe).ends_with(" (deleted)")) {
+    g_choice = "system Vulkan driver (this program's file was replaced while it ran; cannot re-execute it)";
+    return;
+  }
   for (const char* v : kRedirected)
     if (const char* old = std::getenv(v)) setenv(saved_name(v).c_str(), old, 1);
   setenv("VK_DRIVER_FILES", m["icd"].c_str(), 1);
@@ -162,7 +172,10 @@ void select_vulkan_driver(int argc, char** argv) {
   setenv("NODEVICE_SELECT", "1", 1);
   setenv(kActive, std::to_string(getpid()).c_str(), 1);
 
-  std::vector<std::string> args = {m["loader"], "--argv0", argc > 0 ? argv[0] : exe, "--library-path", m["library_path"], exe};
+  // --library-path replaces LD_LIBRARY_PATH for this process: keep the user's directories after the prefix's.
+  std::string lib_path = m["library_path"];
+  if (const char* ld = std::getenv("LD_LIBRARY_PATH"); ld && *ld) lib_path += std::string(":") + ld;
+  std::vector<std::string> args = {m["loader"], "--argv0", argc > 0 ? argv[0] : exe, "--library-path", lib_path, exe};
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());

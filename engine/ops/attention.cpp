@@ -149,6 +149,11 @@ void check_disjoint(const char* name, const gpu::Slice& s, std::initializer_list
 
 }  // namespace
 
+std::string attention_coopmat_unavailable(const gpu::Context& ctx) {
+  const std::string why = coopmat_plan(ctx, kCoopmatD, DType::F16).why_not;
+  return why.empty() ? "" : "needs " + why;
+}
+
 uint64_t attention_stats_bytes(int64_t batch, int64_t heads, int64_t nq) { return uint64_t(batch * heads * nq) * 8; }
 
 void attention(gpu::Context& ctx, gpu::Recorder& rec, const AttentionArgs& a) {

@@ -4,6 +4,7 @@
 // never concatenated. Optionally captures, for selected queries, what the viewer draws.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/gpu/context.h"
@@ -52,6 +53,8 @@ struct AttentionArgs {
 };
 
 void attention(gpu::Context& ctx, gpu::Recorder& rec, const AttentionArgs& args);
+// Why the cooperative-matrix kernel cannot run on this device for fp16 heads of 64, or "" when it can.
+std::string attention_coopmat_unavailable(const gpu::Context& ctx);
 uint64_t attention_stats_bytes(int64_t batch, int64_t heads, int64_t nq);
 
 // The CPU reference, in double, on dense host arrays [batch or 1, tokens, heads·D] (k2/v2 empty: no second

@@ -64,9 +64,13 @@ class PrivateDriverExec : public ::testing::Test {
     }
     fs::permissions(loader, fs::perms::owner_all);
     std::ofstream(dir_ / "icd.json") << "{}\n";
+    fs::create_directories(dir_ / "lib1");
+    fs::create_directories(dir_ / "lib2");
+    std::ofstream(dir_ / "lib2" / "libc.so.6") << "";  // the prefix's libc must be on its library path
+    lib_path_ = (dir_ / "lib1").string() + ":" + (dir_ / "lib2").string();
     manifest_ = dir_ / "manifest.txt";
     std::ofstream(manifest_) << "# test\ndriver_info=Mesa 99.0 (fake)\nloader=" << loader.string()
-                             << "\nlibrary_path=/fake/lib:/fake/lib2\nicd=" << (dir_ / "icd.json").string()
+                             << "\nlibrary_path=" << lib_path_ << "\nicd=" << (dir_ / "icd.json").string()
                              << "\nlayer_path=/fake/layers\n";
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -79,7 +83,7 @@ class PrivateDriverExec : public ::testing::Test {
       const std::string kv = *e;
       const std::string key = kv.substr(0, kv.find('='));
       if (key.rfind("VK_", 0) == 0 || key.rfind("EZIVK_PRIVATE", 0) == 0 || key.rfind("EZIVK_SAVED_", 0) == 0 ||
-          key == "NODEVICE_SELECT" || key == "EZIVK_SYSTEM_VULKAN")
+          key == "NODEVICE_SELECT" || key == "EZIVK_SYSTEM_VULKAN" || key == "LD_LIBRARY_PATH")
         continue;
       env.push_back(kv);
     }
@@ -113,6 +117,7 @@ class PrivateDriverExec : public ::testing::Test {
   }
 
   fs::path dir_, out_, manifest_;
+  std::string lib_path_;
 };
 
 TEST_F(PrivateDriverExec, ReexecutesThroughThePrefixLoaderWithTheSameArguments) {
@@ -122,7 +127,7 @@ TEST_F(PrivateDriverExec, ReexecutesThroughThePrefixLoaderWithTheSameArguments) 
     GTEST_SKIP() << "this machine has a better driver: " << r.stayed;
   }
   const std::string exe = fs::canonical(::testing::internal::GetArgvs()[0]).string();
-  const std::vector<std::string> want = {"--argv0", ::testing::internal::GetArgvs()[0], "--library-path", "/fake/lib:/fake/lib2", exe,
+  const std::vector<std::string> want = {"--argv0", ::testing::internal::GetArgvs()[0], "--library-path", lib_path_, exe,
                                          "--gtest_filter=PrivateDriverChild.DISABLED_Stay", "--gtest_also_run_disabled_tests"};
   EXPECT_EQ(r.args, want);
   EXPECT_EQ(r.env.at("VK_DRIVER_FILES"), (dir_ / "icd.json").string());
@@ -144,9 +149,19 @@ TEST_F(PrivateDriverExec, AChildOfAReexecutedProcessGetsTheUsersVariablesBack) {
   EXPECT_EQ(r.env.at("EZIVK_SAVED_VK_LAYER_PATH"), "/user/layers");
 }
 
+TEST_F(PrivateDriverExec, TheUsersLibraryPathComesAfterThePrefixs) {
+  const ChildReport r = run_child({"LD_LIBRARY_PATH=/user/lib"});
+  if (!r.stayed.empty()) GTEST_SKIP() << "this machine has a better driver: " << r.stayed;
+  ASSERT_GE(r.args.size(), 4u);
+  EXPECT_EQ(r.args[3], lib_path_ + ":/user/lib");
+}
+
 TEST_F(PrivateDriverExec, SwitchesThatKeepTheSystemDriver) {
   EXPECT_EQ(run_child({"EZIVK_SYSTEM_VULKAN=1"}).stayed, "system Vulkan driver (EZIVK_SYSTEM_VULKAN=1)");
   EXPECT_NE(run_child({"VK_DRIVER_FILES=/some/icd.json"}).stayed.find("VK_DRIVER_FILES"), std::string::npos);
+  fs::remove(dir_ / "lib2" / "libc.so.6");
+  EXPECT_NE(run_child({}).stayed.find("files are missing"), std::string::npos);
+  std::ofstream(dir_ / "lib1" / "libc.so.6") << "";
   fs::remove(dir_ / "fake-ld.so");
   EXPECT_NE(run_child({}).stayed.find("files are missing"), std::string::npos);
   fs::remove(manifest_);

@@ -130,7 +130,9 @@ TEST_F(CoopmatCheckTest, SwitchedOffMeansNeitherCheckNorKernel) {
     EXPECT_FALSE(ops::coopmat_allowed(*c, k));
   EXPECT_FALSE(fs::exists(ops::coopmat_verdict_path(c->caps(), c->coopmat_shape(), dir_.string())));
   // The default context on a CPU driver does not choose them either (the portable kernels are faster there).
-  if (ctx().caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU) EXPECT_FALSE(ctx().coopmat());
+  if (ctx().caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+    EXPECT_FALSE(ctx().coopmat());
+  }
 }
 
 TEST_F(CoopmatCheckTest, ADamagedVerdictFileIsCheckedAgain) {
@@ -139,6 +141,15 @@ TEST_F(CoopmatCheckTest, ADamagedVerdictFileIsCheckedAgain) {
   fs::create_directories(dir_);
   std::ofstream(path) << "gemm maybe 0.1\n";
   EXPECT_FALSE(ops::read_coopmat_verdicts(path).has_value());
+  std::ofstream(path) << "gemm ok 0.001\nconv2d ok 0.001\n";  // attention's verdict missing
+  EXPECT_FALSE(ops::read_coopmat_verdicts(path).has_value());
+  std::ofstream(path) << "gemm failed 1e+30\nconv2d ok 0.001\nattention n/a 0 needs more shared memory\n";
+  const auto parsed = ops::read_coopmat_verdicts(path);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_FALSE(parsed->kernels[0].ok);
+  EXPECT_TRUE(parsed->kernels[1].ok);
+  EXPECT_EQ(parsed->kernels[2].note, "needs more shared memory");
+  fs::remove(path);
   const auto v = ops::coopmat_selfcheck(*c);
   EXPECT_FALSE(v.remembered);
   EXPECT_TRUE(ops::read_coopmat_verdicts(path).has_value());
