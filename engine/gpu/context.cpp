@@ -10,16 +10,12 @@
 #include <iterator>
 
 #include "engine/gpu/error.h"
+#include "engine/util/env.h"
 
 namespace ezivk::gpu {
 namespace {
 
 constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
-
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v && std::strcmp(v, "0") != 0;
-}
 
 bool layer_available(const char* name) {
   uint32_t n = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 #include <vulkan/vulkan.h>
 
+#include "engine/util/env.h"
 #ifndef EZIVK_PRIVATE_VULKAN_MANIFEST
 #define EZIVK_PRIVATE_VULKAN_MANIFEST ""
 #endif
@@ -23,11 +24,6 @@ constexpr const char* kActive = "EZIVK_PRIVATE_VULKAN_ACTIVE";
 constexpr const char* kRedirected[] = {"VK_DRIVER_FILES", "VK_ICD_FILENAMES", "VK_LAYER_PATH", "NODEVICE_SELECT"};
 
 std::string g_choice = "system Vulkan driver (select_vulkan_driver was not called)";
-
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v && std::strcmp(v, "0") != 0;
-}
 
 std::string manifest_path() {
   if (const char* p = std::getenv("EZIVK_PRIVATE_VULKAN"); p && *p) return p;

@@ -17,6 +17,7 @@ namespace ezivk::ops {
 enum class MatmulKernel { Auto, Portable, Coopmat };
 
 enum class CoopmatKernel { Gemm, Conv2d, Attention };
+inline constexpr CoopmatKernel kCoopmatKernels[] = {CoopmatKernel::Gemm, CoopmatKernel::Conv2d, CoopmatKernel::Attention};
 const char* coopmat_kernel_name(CoopmatKernel k);  // "gemm", "conv2d", "attention"
 
 // The device can run the cooperative-matrix kernels at all (a usable shape, fp16, a fixed subgroup size).

@@ -24,7 +24,6 @@ namespace {
 
 std::string g_fault;
 constexpr double kUnreadable = 1e30;
-const char* const kKernels[] = {"gemm", "conv2d", "attention"};
 std::atomic<bool> g_warned{false};
 
 // fp16 operands in one small arena: the check's problems are a few hundred KiB.
@@ -94,14 +93,16 @@ double check_gemm(gpu::Context& ctx) {
   Operands o(ctx);
   const int64_t M = 77, N = 45, K = 83;
   GemmArgs g{o.random({M, K}, 1), o.random({N, K}, 2), o.random({N}, 3), {}};
-  return both_kernels(ctx, o, g, &GemmArgs::y, {M, N}, MatmulKernel::Coopmat, MatmulKernel::Portable, gemm, "gemm");
+  return both_kernels(ctx, o, g, &GemmArgs::y, {M, N}, MatmulKernel::Coopmat, MatmulKernel::Portable, gemm,
+                      coopmat_kernel_name(CoopmatKernel::Gemm));
 }
 
 double check_conv2d(gpu::Context& ctx) {
   Operands o(ctx);
   Conv2dArgs c{o.random({1, 13, 9, 11}, 4), o.random({21, 13, 3, 3}, 5), o.random({21}, 6), {}};
   c.pad_top = c.pad_left = c.pad_bottom = c.pad_right = 1;
-  return both_kernels(ctx, o, c, &Conv2dArgs::y, {1, 21, 9, 11}, MatmulKernel::Coopmat, MatmulKernel::Portable, conv2d, "conv2d");
+  return both_kernels(ctx, o, c, &Conv2dArgs::y, {1, 21, 9, 11}, MatmulKernel::Coopmat, MatmulKernel::Portable, conv2d,
+                      coopmat_kernel_name(CoopmatKernel::Conv2d));
 }
 
 double check_attention(gpu::Context& ctx) {
@@ -116,7 +117,7 @@ double check_attention(gpu::Context& ctx) {
   a.heads = int(H);
   a.w2 = 0.75f;
   return both_kernels(ctx, o, a, &AttentionArgs::out, {B, nq, H * D}, AttentionKernel::Coopmat, AttentionKernel::Shared,
-                      attention, "attention");
+                      attention, coopmat_kernel_name(CoopmatKernel::Attention));
 }
 
 uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
@@ -194,8 +195,9 @@ std::optional<CoopmatVerdicts> read_coopmat_verdicts(const std::string& path) {
     v.kernels.push_back(std::move(k));
   }
   // A file without every kernel's verdict is checked again rather than half trusted.
-  for (const char* name : kKernels)
-    if (std::none_of(v.kernels.begin(), v.kernels.end(), [&](const auto& k) { return k.kernel == name; })) return std::nullopt;
+  for (CoopmatKernel kernel : kCoopmatKernels)
+    if (std::none_of(v.kernels.begin(), v.kernels.end(), [&](const auto& k) { return k.kernel == coopmat_kernel_name(kernel); }))
+      return std::nullopt;
   return v;
 }
 
@@ -206,21 +208,17 @@ CoopmatVerdicts coopmat_selfcheck(gpu::Context& ctx, bool use_remembered) {
   if (!v) {
     v.emplace();
     v->path = path;
-    struct Check {
-      const char* name;
-      double (*run)(gpu::Context&);
-    };
-    for (const Check& c : {Check{"gemm", check_gemm}, Check{"conv2d", check_conv2d}, Check{"attention", check_attention}}) {
+    for (CoopmatKernel kernel : kCoopmatKernels) {
       CoopmatKernelVerdict k;
-      k.kernel = c.name;
+      k.kernel = coopmat_kernel_name(kernel);
       // A kernel this device cannot run at all (attention's limits) is not a disagreement.
-      if (k.kernel == "attention") k.note = attention_coopmat_unavailable(ctx);
+      if (kernel == CoopmatKernel::Attention) k.note = attention_coopmat_unavailable(ctx);
       if (k.note.empty()) {
         try {
-          k.error = c.run(ctx);
+          k.error = kernel == CoopmatKernel::Gemm ? check_gemm(ctx) : kernel == CoopmatKernel::Conv2d ? check_conv2d(ctx) : check_attention(ctx);
         } catch (const Error& e) {
           // A kernel that fails to run (a timeout, a lost device) fails its check, loudly.
-          std::fprintf(stderr, "ezivk: warning: the cooperative-matrix %s kernel failed its self-check: %s\n", c.name, e.what());
+          std::fprintf(stderr, "ezivk: warning: the cooperative-matrix %s kernel failed its self-check: %s\n", k.kernel.c_str(), e.what());
           k.error = INFINITY;
         }
         k.ok = k.error <= kCoopmatCheckLimit;

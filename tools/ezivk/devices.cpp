@@ -9,21 +9,14 @@
 #include "engine/gpu/private_driver.h"
 #include "engine/ops/coopmat.h"
 #include "engine/ops/coopmat_check.h"
+#include "engine/util/env.h"
 #include "tools/ezivk/commands.h"
 
 namespace ezivk::cli {
 
-bool env_validation() {
-  const char* v = std::getenv("EZIVK_VALIDATION");
-  return v && *v && std::strcmp(v, "0") != 0;
-}
+bool env_validation() { return env_flag("EZIVK_VALIDATION"); }
 
 namespace {
-
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v && std::strcmp(v, "0") != 0;
-}
 
 // The cooperative-matrix kernels on one device: the shape they would use, whether they run by default, and the
 // self-check verdict (remembered on disk, or run now with --selfcheck).
