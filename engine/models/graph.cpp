@@ -159,6 +159,13 @@ void Graph::add(const Tensor& a, const Tensor& b, const Tensor& out, float alpha
   if (!planning()) ops::add(*ctx_, *rec_, a, b, out, alpha);
 }
 
+void Graph::copy(const Tensor& src, const Tensor& dst) {
+  if (src.dtype != dst.dtype || src.numel() != dst.numel())
+    fail("graph copy: " + ops::shape_string(src.shape) + " " + ops::dtype_name(src.dtype) + " into " +
+         ops::shape_string(dst.shape) + " " + ops::dtype_name(dst.dtype));
+  if (!planning()) rec_->copy(src.data, dst.data, src.bytes());
+}
+
 void Graph::transpose(const Tensor& x, const Tensor& y) {
   if (!planning()) ops::transpose(*ctx_, *rec_, x, y);
 }

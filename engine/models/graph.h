@@ -113,6 +113,9 @@ class Graph {
   void timestep_embedding(const Tensor& t, const Tensor& y, bool flip_sin_to_cos, float shift);
   void embedding(const gpu::Slice& ids, uint32_t count, const Tensor& table, const Tensor& y);
   void attention(const ops::AttentionArgs& a);
+  // dst = src, byte for byte (same dtype and element count; dst may live outside the pool: a hook keeping what it
+  // sees). Checked in planning mode too.
+  void copy(const Tensor& src, const Tensor& dst);
 
  private:
   Graph(gpu::Context& ctx, DType dtype);

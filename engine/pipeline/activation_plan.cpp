@@ -9,16 +9,21 @@ using ops::Tensor;
 
 ActivationPlan plan_activations(gpu::Context& ctx, ops::DType dtype, const models::ClipTextModel& text,
                                 const models::UNet2DConditionModel& unet, const models::AutoencoderKL& vae,
-                                int64_t batch, int64_t unet_batch, int64_t prompts, int64_t seq, int64_t h, int64_t w) {
+                                const PlanShape& s) {
   const auto& uc = unet.config();
+  const int64_t f = vae.config().downsampling();
   // Planning passes need shapes only: the tensors have no memory.
-  const Tensor sample{{}, dtype, {unet_batch, uc.in_channels, h, w}}, t{{}, ops::DType::F32, {unet_batch}},
-      context{{}, dtype, {unet_batch, seq, uc.cross_attention_dim}},
-      z{{}, dtype, {batch, vae.config().latent_channels, h, w}};
+  const Tensor sample{{}, dtype, {s.unet_batch, uc.in_channels, s.h, s.w}}, t{{}, ops::DType::F32, {s.unet_batch}},
+      context{{}, dtype, {s.unet_batch, s.seq, uc.cross_attention_dim}},
+      z{{}, dtype, {s.batch, vae.config().latent_channels, s.h, s.w}},
+      image{{}, dtype, {s.encode_batch, vae.config().in_channels, s.h * f, s.w * f}};
   models::GraphRunner runner(ctx, "plan");
   ActivationPlan p;
-  p.text = runner.plan(dtype, [&](Graph& g) { return text.forward(g, {}, prompts, seq); });
+  p.text = runner.plan(dtype, [&](Graph& g) { return text.forward(g, {}, s.prompts, s.seq); });
   p.unet = runner.plan(dtype, [&](Graph& g) { return unet.forward(g, sample, t, context); });
+  if (s.hooks) p.unet_hooked = runner.plan(dtype, [&](Graph& g) { return unet.forward(g, sample, t, context, s.hooks); });
+  if (s.encode_batch > 0 && vae.has_encoder())
+    p.vae_encode = runner.plan(dtype, [&](Graph& g) { return vae.encode_moments(g, image); });
   p.vae_decode = runner.plan(dtype, [&](Graph& g) { return vae.decode(g, z); });
   return p;
 }

@@ -1,9 +1,7 @@
 #pragma once
 // Text-to-image as diffusers' StableDiffusionPipeline computes it: prompt and negative prompt through the CLIP text
 // encoder, torch-identical seeded noise, the scheduler loop with classifier-free guidance (uncond and cond in one
-// UNet batch), VAE decode. The latent stays on the GPU for the whole loop: the scheduler step is a kernel fed with
-// coefficients the host computes; only noise for stochastic schedulers goes up, nothing comes back per step unless
-// x̂0 previews were asked for.
+// UNet batch), VAE decode: the three shared stages (prompt_context.h, denoise.h, vae_codec.h) in a row.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +9,8 @@
 
 #include "engine/io/image.h"
 #include "engine/models/clip_tokenizer.h"
+#include "engine/pipeline/cancel.h"
+#include "engine/pipeline/denoise.h"
 #include "engine/pipeline/events.h"
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/sched/scheduler_config.h"
@@ -29,6 +29,7 @@ struct TextToImageParams {
   int batch = 1;                                     // images per prompt
   bool preview_x0 = false;                           // StepDone events carry x̂0 (a download per step)
   bool profile = false;                              // GPU time per op over the UNet steps (timestamps)
+  const CancelFlag* cancel = nullptr;                // checked between steps: the run throws Cancelled
   // Token ids instead of text (models without a tokenizer, tests). Each must have the text encoder's length.
   std::optional<std::vector<int32_t>> prompt_ids, negative_ids;
 };
@@ -46,11 +47,6 @@ struct TextToImageResult {
   double text_seconds = 0, decode_seconds = 0, total_seconds = 0;
   std::vector<double> step_seconds;
   uint64_t weight_bytes = 0, activation_bytes = 0, state_bytes = 0;  // device memory held during the run
-  struct OpTime {
-    std::string op;
-    double ms = 0;  // summed over every UNet step
-    int dispatches = 0;
-  };
   std::vector<OpTime> profile;  // with params.profile, slowest first
 };
 

@@ -3,6 +3,8 @@
 // arguments fail before anything is written.
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include "engine/util/error.h"
 #include "engine/io/npy.h"
 #include "engine/io/png.h"
+#include "engine/pipeline/cancel.h"
 #include "support/gpu_fixture.h"
 #include "tests/cli/cli_test_util.h"
 #include "tests/models/golden.h"
@@ -99,6 +102,28 @@ TEST_F(GenerateCli, BadArgumentsFailBeforeWriting) {
   EXPECT_TRUE(contains(cli_error<Error>(cli::generate, with({"--scheduler-set", "no_such_key=1"})), "no_such_key"));
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, with({"--negative", "bad \xff byte"})), "--negative"));
   EXPECT_FALSE(fs::exists(out));
+}
+
+// Ctrl-C (a real SIGINT through the command's handler) stops after the current step: Cancelled, nothing written,
+// and the process's own SIGINT handling is back afterwards.
+TEST_F(GenerateCli, InterruptStopsAfterTheCurrentStepAndWritesNothing) {
+  const ScratchDir tmp("generate_interrupt");
+  const std::string out = (tmp.path() / "x.png").string(), json = (tmp.path() / "x.json").string();
+  ::setenv("EZIVK_TEST_INTERRUPT_AFTER_STEP", "2", 1);
+  const auto before = std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGINT, before);
+  bool cancelled = false;
+  try {
+    run_cli(cli::generate, {"--model", model(), "--prompt", "p", "--steps", "5", "--seed", "1", "--precision", "fp32",
+                            "--out", out, "--json", json});
+  } catch (const pipeline::Cancelled&) {
+    cancelled = true;
+  }
+  ::unsetenv("EZIVK_TEST_INTERRUPT_AFTER_STEP");
+  EXPECT_TRUE(cancelled);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(json));
+  EXPECT_EQ(std::signal(SIGINT, before), before);
 }
 
 }  // namespace

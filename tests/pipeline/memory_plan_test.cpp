@@ -32,7 +32,7 @@ TEST(MemoryPlan, Sd21BaseAt512FitsIn4GB) {
   const uint64_t weights = unet.report.device_bytes + vae.report.device_bytes + text.report.device_bytes;
 
   const auto plan =
-      pipeline::plan_activations(ctx, dt, *text.model, *unet.model, *vae.model, 1, 2, 2, 77, 64, 64);
+      pipeline::plan_activations(ctx, dt, *text.model, *unet.model, *vae.model, pipeline::PlanShape{});
   const uint64_t u = plan.unet, x = plan.text, v = plan.vae_decode;
   const uint64_t peak = weights + plan.peak();
   std::printf("weights %.2f GB, activations: unet %.0f MB, text %.0f MB, vae decode %.0f MB -> peak %.2f GB\n",
@@ -41,6 +41,42 @@ TEST(MemoryPlan, Sd21BaseAt512FitsIn4GB) {
   EXPECT_LT(peak, uint64_t(4e9));
   // No activation may hold a whole attention matrix (4096² per head): the UNet's plan stays far below one.
   EXPECT_LT(u, uint64_t(2) * 5 * 4096 * 4096 * 2);
+}
+
+// What hooks allocate and what VAE encoding needs are part of the plan: a hook that holds a [B, 2N, 16C] buffer
+// (larger than the plain UNet's whole peak) raises the hooked UNet's peak by at least that, and encoding an image
+// is planned.
+TEST(MemoryPlan, HooksAndVaeEncodeArePlanned) {
+  gpu::Context& ctx = shared_context();
+  const DType dt = DType::F16;
+  auto unet = models::random_component<models::UNet2DConditionModel>(
+      models::UNetConfig::from_json(models::sd21_base_config("unet")), "unet", nullptr, dt, 1);
+  auto vae = models::random_component<models::AutoencoderKL>(
+      models::VaeConfig::from_json(models::sd21_base_config("vae")), "vae", nullptr, dt, 2);
+  auto text = models::random_component<models::ClipTextModel>(
+      models::ClipTextConfig::from_json(models::sd21_base_config("text_encoder")), "text_encoder", nullptr, dt, 3);
+  int calls = 0;
+  models::BlockHooks hooks;
+  hooks.extra_attention = [&](models::Graph& g, const std::string&, const ops::Tensor& n1, const ops::Tensor&) {
+    ++calls;
+    models::Act big = g.alloc({n1.dim(0), 2 * n1.dim(1), 16 * n1.dim(2)});
+  };
+  pipeline::PlanShape shape;
+  const auto plain = pipeline::plan_activations(ctx, dt, *text.model, *unet.model, *vae.model, shape);
+  EXPECT_EQ(plain.unet_hooked, 0u);
+  EXPECT_EQ(plain.vae_encode, 0u);
+  shape.hooks = &hooks;
+  shape.encode_batch = 1;
+  const auto p = pipeline::plan_activations(ctx, dt, *text.model, *unet.model, *vae.model, shape);
+  EXPECT_EQ(calls, 16);  // SD2.1's transformer blocks, planned once
+  EXPECT_EQ(p.unet, plain.unet);
+  const uint64_t hook_bytes = uint64_t(2) * 8192 * 16 * 320 * 2;  // the first block's: 168 MB, over the plain peak
+  ASSERT_GT(hook_bytes, plain.unet);
+  EXPECT_GE(p.unet_hooked, hook_bytes);
+  EXPECT_GT(p.vae_encode, 0u);
+  EXPECT_GE(p.peak(), std::max(p.unet_hooked, p.vae_encode));
+  std::printf("unet %.0f MB, with the hook %.0f MB, vae encode %.0f MB\n", p.unet / 1e6, p.unet_hooked / 1e6,
+              p.vae_encode / 1e6);
 }
 
 }  // namespace

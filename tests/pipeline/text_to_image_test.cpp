@@ -82,5 +82,55 @@ INSTANTIATE_TEST_SUITE_P(TinyModels, TextToImageGolden,
                            return s;
                          });
 
+using TextToImageEvents = GpuTest;
+
+// x̂0 previews are owned host copies: one kept from step 0 is unchanged by later steps and is not the last one.
+TEST_F(TextToImageEvents, PreviewsAreOwnedSnapshots) {
+  auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F32);
+  pipeline::TextToImageParams tp;
+  tp.prompt = "a cat";
+  tp.steps = 3;
+  tp.seed = 5;
+  tp.width = tp.height = 64;
+  tp.preview_x0 = true;
+  tp.scheduler = sched::SchedulerKind::DDIM;
+  std::vector<pipeline::SnapshotPtr> kept;
+  std::vector<pipeline::Phase> phases;
+  const auto r = pipeline::text_to_image(*sd, tp, [&](const pipeline::Event& e) {
+    if (auto* s = std::get_if<pipeline::StepDone>(&e)) {
+      kept.push_back(s->x0);
+      phases.push_back(s->phase);
+    }
+  });
+  ASSERT_EQ(kept.size(), 3u);
+  const std::vector<float> first = kept[0]->values;
+  EXPECT_EQ(kept[0]->shape, r.latent_shape);
+  EXPECT_EQ(kept[0]->values, first);
+  EXPECT_GT(relative_l2(kept[0]->values, kept[2]->values), 1e-3);
+  for (auto ph : phases) EXPECT_EQ(ph, pipeline::Phase::Text);
+}
+
+// The cancel flag is checked between steps: set during step 2's event, the run stops before step 3 with
+// Cancelled (not Failed) and reports it.
+TEST_F(TextToImageEvents, CancelStopsBetweenSteps) {
+  auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F32);
+  pipeline::CancelFlag cancel;
+  pipeline::TextToImageParams tp;
+  tp.prompt = "a cat";
+  tp.steps = 6;
+  tp.width = tp.height = 64;
+  tp.cancel = &cancel;
+  int steps = 0, cancelled = 0, failed = 0;
+  auto sink = [&](const pipeline::Event& e) {
+    if (std::holds_alternative<pipeline::StepDone>(e) && ++steps == 2) cancel.request();
+    if (std::holds_alternative<pipeline::CancelledEvent>(e)) ++cancelled;
+    if (std::holds_alternative<pipeline::Failed>(e)) ++failed;
+  };
+  EXPECT_THROW(pipeline::text_to_image(*sd, tp, sink), pipeline::Cancelled);
+  EXPECT_EQ(steps, 2);
+  EXPECT_EQ(cancelled, 1);
+  EXPECT_EQ(failed, 0);
+}
+
 }  // namespace
 }  // namespace ezivk::test

@@ -17,6 +17,7 @@
 #include "engine/sched/scheduler_config.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
+#include "tools/ezivk/interrupt.h"
 #include "tools/ezivk/progress.h"
 
 namespace ezivk::cli {
@@ -120,18 +121,20 @@ int generate(const std::vector<std::string>& args) {
   progress.line("ezivk generate: " + ctx.caps().name + ", seed " + std::to_string(o.p.seed));
   auto sd = pipeline::load_stable_diffusion(ctx, o.model, o.dtype, o.variant,
                                             [&](const std::string& s) { progress.line(s); });
+  InterruptScope interrupt;
+  o.p.cancel = &interrupt.flag();
   const auto result = pipeline::text_to_image(*sd, o.p, [&](const pipeline::Event& e) {
     if (auto* s = std::get_if<pipeline::StepDone>(&e)) {
       char t[32];
       std::snprintf(t, sizeof t, "t=%g", double(s->timestep));
       progress.step(s->index + 1, s->total, s->seconds, t);
+      maybe_test_interrupt(s->index + 1);
     } else if (auto* n = std::get_if<pipeline::Notice>(&e)) {
       progress.line("warning: " + n->text);
     } else if (auto* st = std::get_if<pipeline::StageDone>(&e)) {
       progress.line(st->stage + ": " + format_duration(st->seconds));
-    } else if (auto* f = std::get_if<pipeline::Failed>(&e)) {
+    } else if (std::holds_alternative<pipeline::Failed>(e) || std::holds_alternative<pipeline::CancelledEvent>(e)) {
       progress.finish();  // the error follows on its own line
-      (void)f;
     } else if (auto* r = std::get_if<pipeline::RunStarted>(&e)) {
       progress.line(std::to_string(r->steps) + " steps of " + r->scheduler + " at " + std::to_string(r->width) + "x" +
                     std::to_string(r->height) + (r->guided ? " with guidance" : " without guidance"));

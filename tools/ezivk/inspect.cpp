@@ -119,8 +119,13 @@ int inspect(const std::vector<std::string>& args) {
   gpu::Context ctx(co);
   if (dtype == ops::DType::F16 && !ctx.fp16()) dtype = ops::DType::F32;
   // The text encoder runs once on [negative, prompt]; the UNet on 2·batch items (guidance).
-  const auto plan = pipeline::plan_activations(ctx, dtype, *text.model, *unet.model, *vae.model, batch, 2 * batch, 2,
-                                               tok.max_length(), height / vf, width / vf);
+  pipeline::PlanShape shape;
+  shape.batch = batch;
+  shape.unet_batch = 2 * batch;
+  shape.seq = tok.max_length();
+  shape.h = height / vf;
+  shape.w = width / vf;
+  const auto plan = pipeline::plan_activations(ctx, dtype, *text.model, *unet.model, *vae.model, shape);
   const uint64_t unet_act = plan.unet, text_act = plan.text, vae_act = plan.vae_decode;
   const uint64_t weights = unet.report.device_bytes + vae.report.device_bytes + text.report.device_bytes;
   const uint64_t act = plan.peak();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/gpu/private_driver.h"
+#include "engine/pipeline/cancel.h"
 #include "tools/ezivk/commands.h"
 
 namespace {
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ezivk: unknown command '%s'\n\n", cmd.c_str());
     usage(stderr);
     return 2;
+  } catch (const ezivk::pipeline::Cancelled&) {
+    std::fprintf(stderr, "ezivk %s: interrupted after the current step; nothing was written\n", cmd.c_str());
+    return 130;
   } catch (const ezivk::cli::UsageError& e) {
     std::fprintf(stderr, "ezivk %s: %s\n", cmd.c_str(), e.what());
     return 2;
