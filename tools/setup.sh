@@ -47,7 +47,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates xz-utils
       libvulkan-dev libvulkan1 vulkan-tools vulkan-validationlayers
       libglfw3-dev libimgui-dev libglm-dev libstb-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev xvfb x11-apps libicu-dev libpng-dev)
-[ "$want_python" = 1 ] && pkgs+=(python3 python3-numpy python3-torch libopenblas0-pthread)
+[ "$want_python" = 1 ] && pkgs+=(python3 python3-numpy python3-torch python3-pil libopenblas0-pthread)
 
 missing=()
 for p in "${pkgs[@]}"; do

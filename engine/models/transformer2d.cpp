@@ -15,6 +15,14 @@ Act multi_head_attention(Graph& g, const AttentionViews& a, int64_t heads, bool 
   args.v1_view = a.v_view;
   args.heads = int(heads);
   args.causal = causal;
+  if (a.second) {
+    args.k2 = a.second->k;
+    args.v2 = a.second->v;
+    args.k2_view = a.second->k_view;
+    args.v2_view = a.second->v_view;
+    args.w2 = a.second->weight;
+  }
+  if (a.capture) args.capture = *a.capture;
   g.attention(args);
   return out;
 }
@@ -50,7 +58,8 @@ void BasicTransformerBlock::forward(Graph& g, const Tensor& hidden, const Tensor
     {
       Act qkv = linear(g, qkv1, n1);  // [B, N, 3C]
       const Tensor t{qkv.t().data, qkv.t().dtype, {B, N, C}};
-      a = multi_head_attention(g, {&t, {0, 3 * C}, &t, {C, 3 * C}, &t, {2 * C, 3 * C}}, heads, false);
+      const SecondSource* second = hooks && hooks->attn1_second_source ? hooks->attn1_second_source(name) : nullptr;
+      a = multi_head_attention(g, {&t, {0, 3 * C}, &t, {C, 3 * C}, &t, {2 * C, 3 * C}, second}, heads, false);
     }
     Act o = linear(g, out1, a);
     g.add(hidden, o, hidden);

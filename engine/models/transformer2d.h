@@ -12,6 +12,14 @@
 
 namespace ezivk::models {
 
+// Extra keys and values an attention reads after its own (EZIGen's subject tokens), in place: never concatenated.
+// Shapes [1 or B, Nk2, C] (a batch of 1 serves every item, both halves of the guidance batch included).
+struct SecondSource {
+  Tensor k, v;
+  ops::TokenView k_view, v_view;
+  float weight = 1.f;  // multiplies the keys and the values (a learnable weight, or the reference mode's strength)
+};
+
 // What EZIGen attaches to every transformer block. Unset members cost one branch.
 struct BlockHooks {
   // Sees each block's norm1 output [B, N, C] (the tokens attn1 attends over) before attn1 runs: the subject
@@ -20,9 +28,12 @@ struct BlockHooks {
   // An extra attention module between attn1 and attn2 (EZIGen's adapter): given norm1's output and the hidden
   // state [B, N, C], it adds its output into `hidden` in place.
   std::function<void(Graph& g, const std::string& block, const Tensor& norm1_out, const Tensor& hidden)> extra_attention;
+  // Keys and values attn1 reads after its own (the training-free reference mode); nullptr: none for this block.
+  std::function<const SecondSource*(const std::string& block)> attn1_second_source;
 };
 
 struct BasicTransformerBlock {
+  // Attention heads and width are attn1's; EZIGen's adapter uses the same.
   std::string name;  // checkpoint prefix, e.g. "down_blocks.0.attentions.1.transformer_blocks.0"
   int64_t dim = 0, heads = 1, cross_dim = 0;
   NormW norm1, norm2, norm3;
@@ -57,6 +68,8 @@ struct AttentionViews {
   ops::TokenView k_view;
   const Tensor* v;
   ops::TokenView v_view;
+  const SecondSource* second = nullptr;          // extra keys/values after the first source's
+  const ops::AttentionCapture* capture = nullptr;  // probabilities of selected queries over the second source
 };
 Act multi_head_attention(Graph& g, const AttentionViews& a, int64_t heads, bool causal);
 

@@ -62,15 +62,21 @@ UNet2DConditionModel::UNet2DConditionModel(const UNetConfig& c, WeightStore& ws)
   conv_out = load_conv(ws, "conv_out", c0, c.out_channels, c.conv_out_kernel);
 }
 
-std::vector<std::string> UNet2DConditionModel::transformer_block_names() const {
-  std::vector<std::string> names;
+std::vector<const BasicTransformerBlock*> UNet2DConditionModel::transformer_blocks() const {
+  std::vector<const BasicTransformerBlock*> out;
   auto add = [&](const std::vector<Transformer2D>& ts) {
     for (auto& t : ts)
-      for (auto& b : t.blocks) names.push_back(b.name);
+      for (auto& b : t.blocks) out.push_back(&b);
   };
   for (auto& d : down_blocks) add(d.attentions);
-  for (auto& b : mid_attention.blocks) names.push_back(b.name);
+  for (auto& b : mid_attention.blocks) out.push_back(&b);
   for (auto& u : up_blocks) add(u.attentions);
+  return out;
+}
+
+std::vector<std::string> UNet2DConditionModel::transformer_block_names() const {
+  std::vector<std::string> names;
+  for (auto* b : transformer_blocks()) names.push_back(b->name);
   return names;
 }
 

@@ -27,6 +27,8 @@ class UNet2DConditionModel {
   const UNetConfig& config() const { return cfg_; }
   // Names of the transformer blocks in execution order (what hooks are called with).
   std::vector<std::string> transformer_block_names() const;
+  // The blocks themselves, in the same order (widths and head counts for the modules hooks add).
+  std::vector<const BasicTransformerBlock*> transformer_blocks() const;
 
  private:
   struct DownBlock {

@@ -1,0 +1,14 @@
+#pragma once
+// Resizing 8-bit images exactly as PIL's Image.resize(size, Image.BILINEAR) does (what torchvision's Resize does
+// to a PIL image, hence what EZIGen's reference feeds its VAE): a triangle filter whose support widens by the
+// scale when shrinking (antialiasing), coefficients normalised per output pixel and rounded to 22-bit fixed
+// point, a horizontal pass into 8-bit rows and then a vertical pass, each rounding and clamping to 0..255.
+#include "engine/io/image.h"
+
+namespace ezivk::io {
+
+// Any channel count (RGB, RGBA: channels are filtered independently, as PIL does for RGB; PIL premultiplies
+// RGBA, so flatten alpha before resizing when it matters). Sizes 1..8192.
+Image8 resize_bilinear(const Image8& src, int width, int height);
+
+}  // namespace ezivk::io
