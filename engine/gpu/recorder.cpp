@@ -71,6 +71,7 @@ void Recorder::begin() {
   if (timing_) vkCmdResetQueryPool(cb_, queries_.get(), 0, kMaxQueries);
   query_count_ = 0;
   labels_.clear();
+  pending_commands_ = 0;
   pending_reads_.clear();
   pending_writes_.clear();
   recording_ = true;
@@ -181,6 +182,7 @@ void Recorder::dispatch(const Pipeline& p, std::span<const Bind> binds, const vo
     labels_.push_back(name);
   }
   ++dispatches_;
+  ++pending_commands_;
 }
 
 void Recorder::copy(const Slice& src, const Slice& dst, uint64_t bytes) {
@@ -190,6 +192,7 @@ void Recorder::copy(const Slice& src, const Slice& dst, uint64_t bytes) {
   hazard_check(b);
   VkBufferCopy region{src.offset, dst.offset, bytes};
   vkCmdCopyBuffer(cb_, src.buffer, dst.buffer, 1, &region);
+  ++pending_commands_;
 }
 
 void Recorder::fill(const Slice& dst, uint32_t value) {
@@ -198,6 +201,7 @@ void Recorder::fill(const Slice& dst, uint32_t value) {
   Bind b[1] = {{dst, Access::Write}};
   hazard_check(b);
   vkCmdFillBuffer(cb_, dst.buffer, dst.offset, dst.size, value);
+  ++pending_commands_;
 }
 
 void Recorder::submit_and_wait() {

@@ -57,8 +57,9 @@ class Recorder {
   // Timings of the last submit, in recording order (empty when timing is off or unsupported).
   const std::vector<DispatchTiming>& timings() const { return timings_; }
   bool timing_supported() const { return timing_; }
-  // Whether commands have been recorded and not yet submitted.
-  bool recording() const { return recording_; }
+  // Whether commands have been recorded and not yet submitted. (A command buffer is begun again right after every
+  // submit, so an open one alone says nothing.)
+  bool recording() const { return recording_ && pending_commands_ > 0; }
 
   // Test-only: without automatic barriers, synchronization validation must report the hazards.
   void set_auto_barriers(bool on) { auto_barriers_ = on; }
@@ -85,6 +86,7 @@ class Recorder {
   std::vector<DispatchTiming> timings_;
   std::vector<Slice> pending_writes_, pending_reads_;
   uint32_t dispatches_ = 0, barriers_ = 0;
+  uint32_t pending_commands_ = 0;  // dispatches, copies and fills since begin()
 };
 
 }  // namespace ezivk::gpu

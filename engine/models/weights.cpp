@@ -83,6 +83,12 @@ std::string SafetensorsSource::describe() const {
   return s;
 }
 
+std::vector<std::string> SafetensorsSource::names() const {
+  std::vector<std::string> out;
+  for (auto& [name, w] : index_) out.push_back(name);
+  return out;
+}
+
 std::map<std::string, uint64_t> SafetensorsSource::bytes_by_dtype() const {
   std::map<std::string, uint64_t> m;
   for (auto& [name, w] : index_) m[io::st_dtype_name(w.tensor->dtype)] += w.tensor->end - w.tensor->begin;
@@ -166,6 +172,37 @@ std::vector<float> WeightStore::read_stacked(const std::vector<std::string>& nam
   return v;
 }
 
+void WeightStore::share_from(const WeightStore& other, std::set<std::string> same) {
+  if (other.dtype_ != dtype_) fail(name_ + ": cannot share weights with a store of another dtype");
+  share_ = &other;
+  same_ = std::move(same);
+}
+
+namespace {
+std::string joined(const std::vector<std::string>& names) {
+  std::string k;
+  for (auto& n : names) k += (k.empty() ? "" : "|") + n;
+  return k;
+}
+}  // namespace
+
+std::optional<ops::Tensor> WeightStore::borrow(const std::vector<std::string>& names,
+                                               const std::vector<std::vector<std::vector<int64_t>>>& allowed) {
+  if (!share_) return std::nullopt;
+  for (auto& n : names)
+    if (!same_.count(n)) return std::nullopt;
+  auto it = share_->placed_.find(joined(names));
+  if (it == share_->placed_.end()) return std::nullopt;
+  for (size_t i = 0; i < names.size(); ++i) source_->check(names[i], allowed[i]);
+  shared_bytes_ += it->second.bytes();
+  return it->second;
+}
+
+ops::Tensor WeightStore::remember(const std::vector<std::string>& names, ops::Tensor t) {
+  placed_[joined(names)] = t;
+  return t;
+}
+
 ops::Tensor WeightStore::matrix(const std::string& name, int64_t rows, int64_t cols) {
   return matrix_concat({name}, {rows}, cols);
 }
@@ -178,7 +215,8 @@ ops::Tensor WeightStore::matrix_concat(const std::vector<std::string>& names, co
     allowed.push_back({{r, cols}, {r, cols, 1, 1}});  // a 1×1 conv weight has the same element order
     total += r;
   }
-  return place({total, cols}, dtype_, read_stacked(names, allowed));
+  if (auto t = borrow(names, allowed)) return *t;
+  return remember(names, place({total, cols}, dtype_, read_stacked(names, allowed)));
 }
 
 ops::Tensor WeightStore::vector(const std::string& name, int64_t n) { return vector_concat({name}, {n}); }
@@ -190,17 +228,20 @@ ops::Tensor WeightStore::vector_concat(const std::vector<std::string>& names, co
     allowed.push_back({{k}});
     total += k;
   }
-  return place({total}, dtype_, read_stacked(names, allowed));
+  if (auto t = borrow(names, allowed)) return *t;
+  return remember(names, place({total}, dtype_, read_stacked(names, allowed)));
 }
 
 ops::Tensor WeightStore::f32(const std::string& name, int64_t n) {
-  return place({n}, ops::DType::F32, read_stacked({name}, {{{n}}}));
+  if (auto t = borrow({name}, {{{n}}})) return *t;
+  return remember({name}, place({n}, ops::DType::F32, read_stacked({name}, {{{n}}})));
 }
 
 ops::Tensor WeightStore::conv(const std::string& name, int64_t cout, int64_t cin, int64_t kh, int64_t kw) {
+  if (auto t = borrow({name}, {{{cout, cin, kh, kw}}})) return *t;
   std::vector<float> v = read_stacked({name}, {{{cout, cin, kh, kw}}});
   if (!dry()) v = ops::conv2d_weights_to_ohwi(v, int(cout), int(cin), int(kh), int(kw));
-  return place({cout, kh, kw, cin}, dtype_, v);
+  return remember({name}, place({cout, kh, kw, cin}, dtype_, v));
 }
 
 }  // namespace ezivk::models

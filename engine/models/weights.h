@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +51,8 @@ class SafetensorsSource : public WeightSource {
   std::string describe() const override;
   // Stored bytes per dtype name, over all tensors.
   std::map<std::string, uint64_t> bytes_by_dtype() const;
+  std::vector<std::string> names() const;
+  std::vector<int64_t> shape(const std::string& name) const { return find(name).tensor->shape; }
 
  private:
   struct Where {
@@ -106,6 +109,12 @@ class WeightStore {
   // The bytes a dry load of the same model counted: arenas are then sized to fit instead of 256 MiB chunks.
   void set_capacity_hint(uint64_t bytes) { hint_ = bytes; }
 
+  // Shares tensors with a store loaded before (same dtype): a placement whose names are all in `same` (identical
+  // values in both sources) returns `other`'s device tensor instead of uploading a copy. EZIGen's generating UNet
+  // shares every unchanged tensor with the model folder's UNet this way. `other` must outlive this store.
+  void share_from(const WeightStore& other, std::set<std::string> same);
+  uint64_t shared_bytes() const { return shared_bytes_; }
+
   bool dry() const { return ctx_ == nullptr; }
   ops::DType dtype() const { return dtype_; }
   uint64_t device_bytes() const { return bytes_; }
@@ -116,6 +125,10 @@ class WeightStore {
 
  private:
   ops::Tensor place(std::vector<int64_t> shape, ops::DType dt, const std::vector<float>& values);
+  // The shared tensor for these names, after checking their shapes here (nullopt: place a copy).
+  std::optional<ops::Tensor> borrow(const std::vector<std::string>& names,
+                                    const std::vector<std::vector<std::vector<int64_t>>>& allowed);
+  ops::Tensor remember(const std::vector<std::string>& names, ops::Tensor t);
   // Checks each tensor against its allowed shapes and reads them one after another as float32 (nothing in dry
   // mode).
   std::vector<float> read_stacked(const std::vector<std::string>& names,
@@ -125,8 +138,11 @@ class WeightStore {
   ops::DType dtype_;
   std::string name_;
   std::vector<gpu::Arena> arenas_;
-  uint64_t bytes_ = 0, hint_ = 0;
+  uint64_t bytes_ = 0, hint_ = 0, shared_bytes_ = 0;
   int64_t params_ = 0, tensors_ = 0;
+  std::map<std::string, ops::Tensor> placed_;  // by the names of a placement, joined with '|'
+  const WeightStore* share_ = nullptr;
+  std::set<std::string> same_;
 };
 
 }  // namespace ezivk::models

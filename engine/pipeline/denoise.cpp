@@ -86,8 +86,9 @@ void Denoiser::run(models::GraphRunner& runner, TorchGenerator& gen, const Denoi
     ops::sched_model_input(ctx, rec, x_, unet_in_, float(scheduler_.model_input_scale(i)));
     const models::BlockHooks* hooks = r.hooks ? r.hooks(i) : nullptr;
     const Tensor& ts = timesteps_[size_t(i)];
-    const Tensor eps = runner.record(
-        sd_.dtype, [&](models::Graph& g) { return sd_.unet.model->forward(g, unet_in_, ts, *r.context, hooks); });
+    const models::UNet2DConditionModel& unet = r.unet ? *r.unet : *sd_.unet.model;
+    const Tensor eps =
+        runner.record(sd_.dtype, [&](models::Graph& g) { return unet.forward(g, unet_in_, ts, *r.context, hooks); });
     ops::SchedStepArgs a;
     a.x = x_;
     a.model_out = eps;

@@ -13,6 +13,7 @@
 #include "engine/gpu/memory.h"
 #include "engine/models/graph_runner.h"
 #include "engine/models/transformer2d.h"
+#include "engine/models/unet2d_condition.h"
 #include "engine/pipeline/cancel.h"
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/sched/scheduler.h"
@@ -31,6 +32,7 @@ struct DenoiseRange {
   int end = -1;   // one past the last (-1: the grid's end)
   double guidance = 1;  // used when the denoiser is guided (context [2B, …])
   const ops::Tensor* context = nullptr;  // [UB, seq, hidden]
+  const models::UNet2DConditionModel* unet = nullptr;  // nullptr: the model's (EZIGen may generate with another)
   // The hooks for grid step i (nullptr: the plain UNet). Whatever they allocate must have been part of the
   // activation plan the runner reserved (plan_activations' hooks).
   std::function<const models::BlockHooks*(int step)> hooks;

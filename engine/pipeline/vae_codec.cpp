@@ -48,6 +48,7 @@ EncodedLatents encode_images(StableDiffusion& sd, models::GraphRunner& runner, c
   EncodedLatents out;
   out.shape = {B, lc, H / f, W / f};
   out.latent.resize(eps.size());
+  out.mean = m.mean;
   const float scale = float(vc.scaling_factor);
   for (size_t i = 0; i < eps.size(); ++i) {
     const float std_dev = std::exp(0.5f * m.logvar[i]);

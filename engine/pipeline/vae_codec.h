@@ -17,6 +17,7 @@ std::vector<float> rgb8_to_vae_input(const io::Image8& img);
 
 struct EncodedLatents {
   std::vector<float> latent;  // [B, C, h, w], × scaling_factor
+  std::vector<float> mean;    // the posterior's mean [B, C, h, w], unscaled
   std::vector<int64_t> shape;
 };
 

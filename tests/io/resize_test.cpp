@@ -43,10 +43,11 @@ TEST(ResizeBilinear, MatchesPilByteForByte) {
 TEST(ResizeBilinear, EzigenSubjectsMatchPil) {
   for (const char* name : {"subject_dog.png", "subject_cat.png"}) {
     const io::Image8 src = io::read_png(fixtures_dir() / "ezigen" / name);
-    const io::Image8 got = io::resize_bilinear(src, 64, 64);
-    // Written by make_ezigen_fixtures.py: [S, 64, 64, 3] of the reference case that uses both subjects.
+    // Written by make_ezigen_fixtures.py: [S, size, size, 3] of the reference case that uses both subjects.
     const auto all = io::read_npy(golden_dir("sd2-tiny") / "ezigen_reference_subject_u8.npy");
-    const size_t one = 64 * 64 * 3, index = std::string(name) == "subject_dog.png" ? 0 : 1;
+    const int size = int(all.shape.at(1));
+    const io::Image8 got = io::resize_bilinear(src, size, size);
+    const size_t one = size_t(size) * size * 3, index = std::string(name) == "subject_dog.png" ? 0 : 1;
     ASSERT_EQ(all.data.size(), 2 * one);
     EXPECT_EQ(0, std::memcmp(got.pixels.data(), all.data.data() + index * one, one)) << name;
   }

@@ -1,0 +1,110 @@
+#pragma once
+// EZIGen: zero-shot subject-driven generation (a prompt and pictures of a subject -> the subject in the scene).
+// 1. Subject bank (subject_bank.h): the subjects through the plain UNet once.
+// 2. First pass on the N-step grid: text only for the early steps (the "sketch"), then the subject on (the
+//    adapter, or the training-free reference attention) for the rest: on at step i when (1 − split)·N < i + 1.
+// 3. Rounds: re-encode the previous image (8-bit RGB), noise it to int(split · num_train_timesteps), denoise
+//    timesteps[int(N − split·N):] with the subject on; stop after a fixed count or when consecutive images agree.
+// Random numbers: generator A (the seed) draws the initial latent and every stochastic step, across the first
+// pass and all rounds; generator B (the same seed) draws the subject posterior sample and noise, then each
+// round's posterior sample and noise. The text-only steps equal `ezivk generate --scheduler ddpm` with the same
+// negative prompt.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/io/image.h"
+#include "engine/pipeline/cancel.h"
+#include "engine/pipeline/events.h"
+#include "engine/pipeline/ezigen_weights.h"
+#include "engine/pipeline/stable_diffusion.h"
+#include "engine/pipeline/subject_bank.h"
+#include "engine/sched/scheduler_config.h"
+
+namespace ezivk::pipeline {
+
+inline constexpr const char* kEzigenNegative = "dark, blur, defoucus, lack of content, dizzy.";  // (sic)
+
+enum class SubjectMode { Adapter, Reference };
+
+// When the rounds stop. fixed: exactly that many (0: none); otherwise at least min_rounds, at most max_rounds,
+// stopping after a round whose similarity to the image before it is >= threshold.
+struct RoundPolicy {
+  std::optional<int> fixed;
+  int min_rounds = 3, max_rounds = 9;
+  double threshold = 0.0;  // set from the measure's default when the user gives none
+  std::string similarity = "latent";
+};
+
+struct RoundDecision {
+  bool stop = false;
+  std::string reason;
+};
+// The stop rule after round r (1-based) whose similarity is `sim` (absent: not measured).
+RoundDecision decide_after_round(const RoundPolicy& p, int round, std::optional<double> sim);
+
+// The similarity measures and their default thresholds.
+double default_similarity_threshold(const std::string& measure);
+// "latent": the Pearson correlation of the two images' VAE posterior means (the next round encodes the image
+// anyway, so the measure costs one small encode per round and needs no other model).
+double latent_similarity(const std::vector<float>& a, const std::vector<float>& b);
+
+struct EzigenParams {
+  std::string prompt;
+  std::string negative = kEzigenNegative;  // the first pass
+  std::string round_negative;               // the rounds
+  std::optional<std::vector<int32_t>> prompt_ids, negative_ids, round_negative_ids;  // models without a tokenizer
+  std::vector<SubjectImage> subjects;       // prepared at the model size
+  SubjectMode mode = SubjectMode::Adapter;
+  float strength = 1.f;                     // the reference mode's weight on the subject's keys and values
+  int steps = 50;
+  double guidance = 7.5, round_guidance = 7.5;
+  uint64_t seed = 0;
+  std::optional<sched::SchedulerKind> scheduler;  // default DDPM (the reference's)
+  std::vector<std::string> scheduler_overrides;
+  int64_t width = 0, height = 0;            // 0: the model size
+  double split = 0.4;                       // the share of steps with the subject on, in (0, 1)
+  int t_subject = 1;
+  RoundPolicy rounds;
+  bool baseline = false;                    // also the text-only image of the same seed
+  std::optional<io::Image8> start_image;    // rounds start from this instead of a first pass (model size, RGB)
+  bool preview_x0 = false;
+  const CancelFlag* cancel = nullptr;
+  // Tests: replaces the similarity measure (round -> similarity).
+  std::function<double(int round)> scripted_similarity;
+};
+
+struct EzigenRound {
+  int round = 0;
+  io::Image8 image;
+  std::vector<float> latent;  // final latent [1, C, h, w]
+  std::optional<double> similarity;
+  bool stop = false;
+  std::string reason;
+  double seconds = 0;
+};
+
+struct EzigenResult {
+  io::Image8 image;                         // the final image (the last round's, or the first pass's)
+  std::optional<io::Image8> first, sketch_x0, baseline;
+  std::vector<float> sketch_latent, first_latent;
+  std::vector<float> sketch_x0_latent;      // x̂0 of the last text-only step (what sketch_x0 shows)
+  std::vector<EzigenRound> rounds;
+  std::string scheduler;
+  std::vector<float> timesteps;
+  int switch_step = 0;       // the first step of the first pass with the subject on
+  int round_first_step = 0;  // the grid index rounds start at
+  int t_round = 0;           // the timestep rounds are noised to
+  int64_t gen_a_values_at_split = 0;  // normals generator A had drawn when the sketch latent was reached
+  int64_t width = 0, height = 0;
+  double subject_seconds = 0, first_pass_seconds = 0, baseline_seconds = 0, total_seconds = 0;
+  uint64_t weight_bytes = 0, adapter_bytes = 0, bank_bytes = 0, activation_bytes = 0, state_bytes = 0;
+};
+
+// weights: required in Adapter mode, ignored in Reference mode.
+EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, const EzigenParams& params,
+                             const EventSink& events = {});
+
+}  // namespace ezivk::pipeline
