@@ -17,6 +17,7 @@
 #include "engine/sched/scheduler_config.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
+#include "tools/ezivk/generate_ezigen.h"
 #include "tools/ezivk/interrupt.h"
 #include "tools/ezivk/progress.h"
 
@@ -41,14 +42,16 @@ const char* kUsage =
     "  --precision fp16|fp32  compute precision (default fp16)\n"
     "  --variant fp16         prefer *.fp16.safetensors weight files\n"
     "  --out FILE.png         output (default out.png; with --batch N: FILE-0.png ...)\n"
-    "  --json FILE            write a report with every parameter and the timings\n";
+    "  --json FILE            write a report with every parameter and the timings\n"
+    "  Subject-driven generation (EZIGen) with --subject; see below.\n";
 
 struct Options {
   std::string model, variant, out = "out.png", json;
   pipeline::TextToImageParams p;
   std::string scheduler_name;
   ops::DType dtype = ops::DType::F16;
-  bool seed_given = false;
+  bool seed_given = false, negative_given = false;
+  EzigenOptions ez;
 };
 
 Options parse(const std::vector<std::string>& args) {
@@ -58,7 +61,10 @@ Options parse(const std::vector<std::string>& args) {
     const std::string& a = args[i];
     if (a == "--model") o.model = option_value(args, i);
     else if (a == "--prompt") { o.p.prompt = option_value(args, i); prompt_given = true; }
-    else if (a == "--negative") o.p.negative_prompt = option_value(args, i);
+    else if (a == "--negative") {
+      o.p.negative_prompt = option_value(args, i);
+      o.negative_given = true;
+    }
     else if (a == "--steps") o.p.steps = int(parse_int(option_value(args, i), "--steps", 1, 1000));
     else if (a == "--guidance") o.p.guidance = parse_double(option_value(args, i), "--guidance", 0, 100);
     else if (a == "--seed") {
@@ -80,7 +86,7 @@ Options parse(const std::vector<std::string>& args) {
       if (o.variant != "fp16") throw UsageError("--variant must be fp16, got '" + o.variant + "'");
     } else if (a == "--out") o.out = option_value(args, i);
     else if (a == "--json") o.json = option_value(args, i);
-    else throw UsageError("unknown option '" + a + "'");
+    else if (!o.ez.parse(args, i)) throw UsageError("unknown option '" + a + "'");
   }
   if (o.model.empty()) throw UsageError("--model DIR is required");
   if (!prompt_given) throw UsageError("--prompt TEXT is required");
@@ -106,9 +112,16 @@ std::string output_path(const std::string& out, int index, int batch) {
 int generate(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::fputs(kUsage, stdout);
+    std::fputs(kEzigenUsage, stdout);
     return 0;
   }
   Options o = parse(args);
+  if (!o.ez.subjects.empty()) {
+    o.ez.check(o.p.batch);
+    GenerateCommon c{o.model, o.variant, o.out, o.json, o.p, o.dtype, o.negative_given, o.p.scheduler.has_value()};
+    return generate_ezigen(c, o.ez);
+  }
+  if (o.ez.any_given) throw UsageError("EZIGen options need --subject IMG");
   // Fail on unwritable outputs before minutes of work.
   for (const std::string& f : {o.out, o.json})
     if (!f.empty() && !fs::path(f).parent_path().empty() && !fs::is_directory(fs::path(f).parent_path()))
