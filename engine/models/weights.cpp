@@ -27,6 +27,10 @@ std::string shapes_text(const std::vector<std::vector<int64_t>>& allowed) {
 
 }  // namespace
 
+std::vector<int64_t> WeightSource::shape(const std::string& name) const {
+  fail(describe() + ": cannot report the shape of '" + name + "'");
+}
+
 // --- SafetensorsSource ----------------------------------------------------------------------------------------
 
 SafetensorsSource::SafetensorsSource(const std::vector<std::filesystem::path>& files) {

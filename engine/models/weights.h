@@ -36,6 +36,9 @@ class WeightSource {
   // A tensor the model knowingly does not read (a buffer such as CLIP's position_ids): not reported as unused.
   virtual void expect_unread(const std::string& name) = 0;
   virtual std::string describe() const = 0;
+  // Every tensor name the source holds and a tensor's stored shape (sources that know them; others: empty).
+  virtual std::vector<std::string> names() const { return {}; }
+  virtual std::vector<int64_t> shape(const std::string& name) const;
 };
 
 // One or more safetensors files (sharded checkpoints), names unique across them.
@@ -51,8 +54,8 @@ class SafetensorsSource : public WeightSource {
   std::string describe() const override;
   // Stored bytes per dtype name, over all tensors.
   std::map<std::string, uint64_t> bytes_by_dtype() const;
-  std::vector<std::string> names() const;
-  std::vector<int64_t> shape(const std::string& name) const { return find(name).tensor->shape; }
+  std::vector<std::string> names() const override;
+  std::vector<int64_t> shape(const std::string& name) const override { return find(name).tensor->shape; }
 
  private:
   struct Where {

@@ -1,8 +1,10 @@
 #include "engine/pipeline/ezigen_weights.h"
 
+#include <fstream>
 #include <set>
 #include <vector>
 
+#include "engine/models/torch_checkpoint_source.h"
 #include "engine/util/error.h"
 
 namespace ezivk::pipeline {
@@ -27,9 +29,11 @@ fs::path resolve_adapter_file(const fs::path& path) {
 
 namespace {
 
+// By content, not name: a torch.save checkpoint is a ZIP ("PK"), anything else is read as safetensors.
 std::unique_ptr<models::WeightSource> open_source(const fs::path& file) {
-  if (file.extension() == ".bin" || file.extension() == ".pt" || file.extension() == ".pth")
-    fail(file.string() + ": PyTorch pickle checkpoints cannot be read yet; use the checkpoint's model.safetensors");
+  char sig[2] = {};
+  std::ifstream(file, std::ios::binary).read(sig, 2);
+  if (sig[0] == 'P' && sig[1] == 'K') return std::make_unique<models::TorchCheckpointSource>(file);
   return std::make_unique<models::SafetensorsSource>(std::vector<fs::path>{file});
 }
 
@@ -49,7 +53,7 @@ EzigenWeights load_ezigen_weights(StableDiffusion& sd, const fs::path& path) {
   EzigenWeights w;
   w.file = resolve_adapter_file(path);
   w.source = open_source(w.file);
-  auto* st = dynamic_cast<models::SafetensorsSource*>(w.source.get());
+  models::WeightSource* st = w.source.get();
   // Adapters first: a checkpoint for another model fails before anything large is read.
   {
     models::WeightStore dry(nullptr, *w.source, sd.dtype, "adapter");
@@ -59,8 +63,8 @@ EzigenWeights load_ezigen_weights(StableDiffusion& sd, const fs::path& path) {
   w.adapter = std::make_unique<models::EzigenAdapter>(*sd.unet.model, *w.adapter_store);
 
   // The main UNet in the checkpoint: all of the folder's tensors, or none.
-  auto* folder = dynamic_cast<models::SafetensorsSource*>(sd.unet.source.get());
-  if (!st || !folder) return w;
+  models::WeightSource* folder = sd.unet.source.get();
+  if (folder->names().empty()) return w;  // random weights (benchmarks): nothing to compare
   std::vector<std::string> in_both;
   for (const auto& name : folder->names())
     if (st->contains(name)) in_both.push_back(name);

@@ -7,6 +7,10 @@ namespace ezivk::gpu {
 class Context;
 }
 
+namespace ezivk::pipeline {
+struct AdapterCheckpointSummary;
+}
+
 namespace ezivk::cli {
 
 // Bad command-line arguments: printed with the command's name, exit status 2.
@@ -20,6 +24,8 @@ int inspect(const std::vector<std::string>& args);
 int generate(const std::vector<std::string>& args);
 int tokenize(const std::vector<std::string>& args);
 int forward(const std::vector<std::string>& args);
+int adapter(const std::vector<std::string>& args);
+void print_adapter_summary(const pipeline::AdapterCheckpointSummary& s, bool json);
 // `bench unet|vae|text` (args[0] names the model part), dispatched from bench().
 int bench_models(const std::vector<std::string>& args);
 int bench_generate(const std::vector<std::string>& args);

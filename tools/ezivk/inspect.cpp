@@ -3,6 +3,7 @@
 // mismatched folder fails here with the same error a run would give.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "engine/models/component.h"
 #include "engine/models/unet2d_condition.h"
 #include "engine/pipeline/activation_plan.h"
+#include "engine/pipeline/adapter_checkpoint.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
 
@@ -27,6 +29,7 @@ namespace {
 
 const char* kUsage =
     "usage: ezivk inspect MODEL_DIR [--size WxH] [--batch N] [--precision fp16|fp32] [--variant fp16] [--json]\n"
+    "       ezivk inspect CHECKPOINT [--json]   (an EZIGen checkpoint: its adapters and learnable weights)\n"
     "  Checks a diffusers Stable Diffusion folder against the architecture its configs describe and prints the\n"
     "  detected family, parameter counts, stored dtypes and the device memory a text-to-image run needs.\n"
     "  --size WxH       image size for the memory plan (default: the UNet's sample_size x 8)\n"
@@ -88,6 +91,18 @@ int inspect(const std::vector<std::string>& args) {
     }
   }
   if (dir.empty()) throw UsageError("missing MODEL_DIR\n" + std::string(kUsage));
+  // An EZIGen checkpoint (a file, or a folder with model.safetensors / pytorch_model.bin and no model_index.json).
+  {
+    const std::filesystem::path p(dir);
+    const bool folder_ck = std::filesystem::is_directory(p) && !std::filesystem::exists(p / "model_index.json") &&
+                           !std::filesystem::exists(p / "unet") &&
+                           (std::filesystem::exists(p / "model.safetensors") ||
+                            std::filesystem::exists(p / "pytorch_model.bin"));
+    if (std::filesystem::is_regular_file(p) || folder_ck) {
+      print_adapter_summary(pipeline::summarize_adapter_checkpoint(p), json);
+      return 0;
+    }
+  }
 
   const models::ModelFolder folder(dir, variant);
   auto unet = models::load_component<models::UNet2DConditionModel, models::UNetConfig>(folder, "unet", nullptr, dtype);

@@ -18,7 +18,10 @@ void usage(FILE* f) {
       "commands:\n"
       "  devices [--json]          list Vulkan devices and what they offer (fp16, subgroups, cooperative matrices)\n"
       "  generate --model DIR --prompt TEXT [options]  text-to-image (see `ezivk generate --help`)\n"
+      "  generate ... --subject IMG --adapter CKPT      EZIGen: the subject of IMG in the prompt's scene\n"
       "  inspect MODEL_DIR         check a diffusers folder; parameters, dtypes, device memory needed\n"
+      "  inspect CHECKPOINT        the EZIGen adapters a checkpoint holds\n"
+      "  adapter extract CKPT OUT  the adapters of a released checkpoint as a small safetensors file\n"
       "  tokenize [--model DIR] P  the CLIP token ids and pieces of a prompt\n"
       "  forward unet|text|vae-encode|vae-decode --model DIR\n"
       "                            one forward on .npy inputs; --dump DIR writes every block's output\n"
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
     if (cmd == "generate") return ezivk::cli::generate(args);
     if (cmd == "tokenize") return ezivk::cli::tokenize(args);
     if (cmd == "forward") return ezivk::cli::forward(args);
+    if (cmd == "adapter") return ezivk::cli::adapter(args);
     std::fprintf(stderr, "ezivk: unknown command '%s'\n\n", cmd.c_str());
     usage(stderr);
     return 2;
