@@ -75,7 +75,9 @@ void usage() {
       "usage: ezivk bench unet|vae|text [--model DIR] [--size WxH] [--batch 1,2] [--precision fp16|fp32] ...\n"
       "  Times whole model forwards (see `ezivk bench unet --help`).\n"
       "usage: ezivk bench generate [--model DIR] [--size WxH] [--steps 25,50] ...\n"
-      "  Times whole text-to-image runs (see `ezivk bench generate --help`).");
+      "  Times whole text-to-image runs (see `ezivk bench generate --help`).\n"
+      "usage: ezivk bench ezigen [--model DIR] [--size WxH] [--steps N] [--rounds N] ...\n"
+      "  Times a whole EZIGen run per phase and round (see `ezivk bench ezigen --help`).");
 }
 
 }  // namespace
@@ -87,7 +89,8 @@ int bench(const std::vector<std::string>& args) {
   }
   if (args[0] == "unet" || args[0] == "vae" || args[0] == "text") return bench_models(args);
   if (args[0] == "generate") return bench_generate(args);
-  if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops, unet, vae, text or generate)");
+  if (args[0] == "ezigen") return bench_ezigen(args);
+  if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops, unet, vae, text, generate or ezigen)");
   if (wants_help(args)) {
     usage();
     return 0;

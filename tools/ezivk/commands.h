@@ -29,6 +29,7 @@ void print_adapter_summary(const pipeline::AdapterCheckpointSummary& s, bool jso
 // `bench unet|vae|text` (args[0] names the model part), dispatched from bench().
 int bench_models(const std::vector<std::string>& args);
 int bench_generate(const std::vector<std::string>& args);
+int bench_ezigen(const std::vector<std::string>& args);
 
 // Error naming the first message when the validation layer (EZIVK_VALIDATION=1) reported anything.
 void fail_on_validation_messages(gpu::Context& ctx);
