@@ -151,63 +151,15 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
 
     TorchGenerator gen_a(p.seed), gen_b(p.seed);
     models::GraphRunner runner(ctx, "ezigen");
-    const int S = int(p.subjects.size());
 
-    // --- 1. the subject bank ----------------------------------------------------------------------------------
+    // --- 1. the subjects: bank, keys and values, hooks -------------------------------------------------------
     auto t0 = Clock::now();
-    runner.reserve(subject_pass_plan(sd, S));
-    const SubjectBank bank = encode_subjects(sd, runner, p.subjects, p.t_subject, gen_b);
-    r.bank_bytes = bank.bytes();
-
-    // The subject's keys and values per block, once per run: to_k/to_v of the adapter (or of attn1 in the
-    // reference mode) over the bank's tokens, shared by both halves of the guidance batch, every step and round.
-    const auto tblocks = sd.unet.model->transformer_blocks();
-    std::map<std::string, Tensor> kv;
-    std::map<std::string, models::SecondSource> sources;
-    const int64_t kv_mult = p.mode == SubjectMode::Adapter ? 2 : 3;
-    uint64_t kv_bytes = 0;
-    for (auto* b : tblocks) kv_bytes += (uint64_t(bank.tokens.at(b->name).dim(1)) * kv_mult * b->dim * ops::dtype_bytes(sd.dtype) + 255) / 256 * 256;
-    gpu::Arena kv_arena(ctx, "subject keys/values", std::max<uint64_t>(kv_bytes, 256), gpu::MemoryUse::Device);
-    for (auto* b : tblocks) {
-      const int64_t Ns = bank.tokens.at(b->name).dim(1), C = b->dim;
-      Tensor t{{}, sd.dtype, {1, Ns, kv_mult * C}};
-      t.data = kv_arena.alloc(t.bytes(), 256);
-      kv[b->name] = t;
-      if (p.mode == SubjectMode::Reference) {
-        models::SecondSource s;
-        s.k = Tensor{t.data, sd.dtype, {1, Ns, C}};
-        s.v = s.k;
-        s.k_view = {C, 3 * C};
-        s.v_view = {2 * C, 3 * C};
-        s.weight = p.strength;
-        sources[b->name] = s;
-      }
-    }
-    runner.run(sd.dtype, [&](Graph& g) {
-      for (auto* b : tblocks) {
-        const Tensor& tokens = bank.tokens.at(b->name);
-        if (p.mode == SubjectMode::Adapter)
-          g.linear(tokens, weights->adapter->block(b->name).kv.w, std::nullopt, kv.at(b->name));
-        else
-          g.linear(tokens, b->qkv1.w, std::nullopt, kv.at(b->name));
-      }
-      return g.alloc({1});
-    });
+    const SubjectAttention subject(sd, weights, p.mode, p.strength, runner, p.subjects, p.t_subject, gen_b);
+    r.bank_bytes = subject.bytes();
     r.subject_seconds = since(t0);
     emit(StageDone{"subject_encoding", r.subject_seconds});
-
-    // --- the generating UNet with the subject on --------------------------------------------------------------
-    const models::UNet2DConditionModel& unet =
-        p.mode == SubjectMode::Adapter ? weights->generating_unet(sd) : *sd.unet.model;
-    models::BlockHooks on;
-    if (p.mode == SubjectMode::Adapter) {
-      const models::EzigenAdapter& adapter = *weights->adapter;
-      on.extra_attention = [&](Graph& g, const std::string& block, const Tensor&, const Tensor& hidden) {
-        adapter.forward(g, adapter.block(block), hidden, kv.at(block));
-      };
-    } else {
-      on.attn1_second_source = [&](const std::string& block) { return &sources.at(block); };
-    }
+    const models::UNet2DConditionModel& unet = subject.unet();
+    const models::BlockHooks& on = subject.hooks();
     {
       PlanShape shape;
       shape.batch = 1;
@@ -340,7 +292,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
       r.baseline_seconds = since(t0);
       emit(StageDone{"baseline", r.baseline_seconds});
     }
-    r.state_bytes += first_ctx.arena.capacity() + kv_arena.capacity();
+    r.state_bytes += first_ctx.arena.capacity();
     r.total_seconds = since(t_start);
     emit(Finished{r.total_seconds});
     return r;

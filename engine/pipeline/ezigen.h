@@ -20,14 +20,13 @@
 #include "engine/pipeline/events.h"
 #include "engine/pipeline/ezigen_weights.h"
 #include "engine/pipeline/stable_diffusion.h"
+#include "engine/pipeline/subject_attention.h"
 #include "engine/pipeline/subject_bank.h"
 #include "engine/sched/scheduler_config.h"
 
 namespace ezivk::pipeline {
 
 inline constexpr const char* kEzigenNegative = "dark, blur, defoucus, lack of content, dizzy.";  // (sic)
-
-enum class SubjectMode { Adapter, Reference };
 
 // When the rounds stop. fixed: exactly that many (0: none); otherwise at least min_rounds, at most max_rounds,
 // stopping after a round whose similarity to the image before it is >= threshold.
@@ -100,6 +99,7 @@ struct EzigenResult {
   int64_t gen_a_values_at_split = 0;  // normals generator A had drawn when the sketch latent was reached
   int64_t width = 0, height = 0;
   double subject_seconds = 0, first_pass_seconds = 0, baseline_seconds = 0, total_seconds = 0;
+  // bank_bytes: the subject bank and the subjects' keys and values.
   uint64_t weight_bytes = 0, adapter_bytes = 0, bank_bytes = 0, activation_bytes = 0, state_bytes = 0;
 };
 
