@@ -103,4 +103,37 @@ Image8 resize_bilinear(const Image8& src, int width, int height) {
   return out;
 }
 
+std::vector<float> resize_plane_bilinear(const std::vector<float>& src, int in_h, int in_w, int out_h, int out_w) {
+  if (in_h < 1 || in_w < 1 || out_h < 1 || out_w < 1 || src.size() != size_t(in_h) * size_t(in_w))
+    fail("resize: a plane of " + std::to_string(src.size()) + " values is not " + std::to_string(in_h) + "x" +
+         std::to_string(in_w) + ", or the target size " + std::to_string(out_h) + "x" + std::to_string(out_w) +
+         " is empty");
+  struct Tap {
+    int i0, i1;
+    float l1;
+  };
+  auto taps = [](int in, int out) {
+    std::vector<Tap> t(static_cast<size_t>(out));
+    const float scale = float(in) / float(out);
+    for (int o = 0; o < out; ++o) {
+      const float s = std::max(scale * (float(o) + 0.5f) - 0.5f, 0.0f);
+      const int i0 = int(s);
+      t[size_t(o)] = {i0, i0 < in - 1 ? i0 + 1 : i0, s - float(i0)};
+    }
+    return t;
+  };
+  const auto ty = taps(in_h, out_h), tx = taps(in_w, out_w);
+  std::vector<float> out(size_t(out_h) * size_t(out_w));
+  for (int y = 0; y < out_h; ++y)
+    for (int x = 0; x < out_w; ++x) {
+      const Tap& a = ty[size_t(y)];
+      const Tap& b = tx[size_t(x)];
+      auto at = [&](int yy, int xx) { return src[size_t(yy) * size_t(in_w) + size_t(xx)]; };
+      const float top = (1 - b.l1) * at(a.i0, b.i0) + b.l1 * at(a.i0, b.i1);
+      const float bottom = (1 - b.l1) * at(a.i1, b.i0) + b.l1 * at(a.i1, b.i1);
+      out[size_t(y) * size_t(out_w) + size_t(x)] = (1 - a.l1) * top + a.l1 * bottom;
+    }
+  return out;
+}
+
 }  // namespace ezivk::io
