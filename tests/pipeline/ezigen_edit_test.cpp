@@ -154,7 +154,9 @@ TEST_F(EzigenEdit, AlignedBlendUsesTheStepsOwnNoiseLevel) {
   EXPECT_EQ(r.blend_index.front(), r.inversion_steps - 1);
   const auto& fin = r.rounds.back().latent;
   for (size_t i = 0; i < fin.size(); ++i) {
-    if (p.mask[i % p.mask.size()] == 0.f) ASSERT_EQ(fin[i], r.background[0][i]);
+    if (p.mask[i % p.mask.size()] == 0.f) {
+      ASSERT_EQ(fin[i], r.background[0][i]);
+    }
   }
 }
 

@@ -19,6 +19,7 @@ void usage(FILE* f) {
       "  devices [--json]          list Vulkan devices and what they offer (fp16, subgroups, cooperative matrices)\n"
       "  generate --model DIR --prompt TEXT [options]  text-to-image (see `ezivk generate --help`)\n"
       "  generate ... --subject IMG --adapter CKPT      EZIGen: the subject of IMG in the prompt's scene\n"
+      "  edit --image SCENE --mask MASK --subject IMG ...  EZIGen editing (see `ezivk edit --help`)\n"
       "  inspect MODEL_DIR         check a diffusers folder; parameters, dtypes, device memory needed\n"
       "  inspect CHECKPOINT        the EZIGen adapters a checkpoint holds\n"
       "  adapter extract CKPT OUT  the adapters of a released checkpoint as a small safetensors file\n"
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
     if (cmd == "tokenize") return ezivk::cli::tokenize(args);
     if (cmd == "forward") return ezivk::cli::forward(args);
     if (cmd == "adapter") return ezivk::cli::adapter(args);
+    if (cmd == "edit") return ezivk::cli::edit(args);
     std::fprintf(stderr, "ezivk: unknown command '%s'\n\n", cmd.c_str());
     usage(stderr);
     return 2;
