@@ -59,7 +59,8 @@ void BasicTransformerBlock::forward(Graph& g, const Tensor& hidden, const Tensor
       Act qkv = linear(g, qkv1, n1);  // [B, N, 3C]
       const Tensor t{qkv.t().data, qkv.t().dtype, {B, N, C}};
       const SecondSource* second = hooks && hooks->attn1_second_source ? hooks->attn1_second_source(name) : nullptr;
-      a = multi_head_attention(g, {&t, {0, 3 * C}, &t, {C, 3 * C}, &t, {2 * C, 3 * C}, second}, heads, false);
+      const ops::AttentionCapture* cap = second && hooks->capture ? hooks->capture(name) : nullptr;
+      a = multi_head_attention(g, {&t, {0, 3 * C}, &t, {C, 3 * C}, &t, {2 * C, 3 * C}, second, cap}, heads, false);
     }
     Act o = linear(g, out1, a);
     g.add(hidden, o, hidden);

@@ -30,6 +30,9 @@ struct BlockHooks {
   std::function<void(Graph& g, const std::string& block, const Tensor& norm1_out, const Tensor& hidden)> extra_attention;
   // Keys and values attn1 reads after its own (the training-free reference mode); nullptr: none for this block.
   std::function<const SecondSource*(const std::string& block)> attn1_second_source;
+  // Where the attention over the second source (attn1's in the reference mode) records what selected queries saw;
+  // nullptr: nothing for this block.
+  std::function<const ops::AttentionCapture*(const std::string& block)> capture;
 };
 
 struct BasicTransformerBlock {

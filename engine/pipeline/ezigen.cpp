@@ -47,6 +47,20 @@ SnapshotPtr snapshot(const std::vector<int64_t>& shape, std::vector<float> value
 
 }  // namespace
 
+std::pair<int64_t, int64_t> block_grid(const models::UNetConfig& unet, const std::string& block, int64_t h, int64_t w) {
+  const int levels = int(unet.levels());
+  int level = 0;
+  if (block.rfind("down_blocks.", 0) == 0) level = std::atoi(block.c_str() + 12);
+  else if (block.rfind("mid_block", 0) == 0) level = levels - 1;
+  else if (block.rfind("up_blocks.", 0) == 0) level = levels - 1 - std::atoi(block.c_str() + 10);
+  else fail("not a transformer block name: '" + block + "'");
+  for (int i = 0; i < level; ++i) {
+    h = (h + 1) / 2;
+    w = (w + 1) / 2;
+  }
+  return {h, w};
+}
+
 RoundDecision decide_after_round(const RoundPolicy& p, int round, std::optional<double> sim) {
   if (p.fixed) {
     if (round >= *p.fixed) return {true, "fixed count of " + std::to_string(*p.fixed) + " rounds"};
@@ -154,12 +168,35 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
 
     // --- 1. the subjects: bank, keys and values, hooks -------------------------------------------------------
     auto t0 = Clock::now();
-    const SubjectAttention subject(sd, weights, p.mode, p.strength, runner, p.subjects, p.t_subject, gen_b);
+    SubjectAttention subject(sd, weights, p.mode, p.strength, runner, p.subjects, p.t_subject, gen_b);
     r.bank_bytes = subject.bytes();
     r.subject_seconds = since(t0);
     emit(StageDone{"subject_encoding", r.subject_seconds});
     const models::UNet2DConditionModel& unet = subject.unet();
     const models::BlockHooks& on = subject.hooks();
+    if (!p.capture_blocks.empty()) {
+      if (p.capture_points.empty()) fail("attention capture: no image positions given");
+      std::vector<SubjectAttention::CaptureSpec> specs;
+      for (const auto& b : p.capture_blocks) {
+        const auto [gh, gw] = block_grid(sd.unet.config, b, h, w);
+        SubjectAttention::CaptureSpec c{b, {}, gh * gw};
+        for (auto [x, y] : p.capture_points) {
+          if (!(x >= 0 && x < 1 && y >= 0 && y < 1)) fail("attention capture: positions must lie in [0, 1)");
+          c.query_ids.push_back(uint32_t(int64_t(y * float(gh)) * gw + int64_t(x * float(gw))));
+        }
+        specs.push_back(std::move(c));
+      }
+      subject.capture(ctx, specs, (guided || round_guided) ? 2 : 1);
+    }
+    auto emit_captures = [&](int round, int step) {
+      if (p.capture_blocks.empty()) return;
+      for (auto& c : subject.download_captures(ctx)) {
+        AttentionCaptured e{round, step, c.block, c.query_ids};
+        e.probs = snapshot(c.probs_shape, std::move(c.probs));
+        e.mass = snapshot({c.probs_shape[0], c.probs_shape[1]}, std::move(c.mass));
+        emit(e);
+      }
+    };
     {
       PlanShape shape;
       shape.batch = 1;
@@ -217,6 +254,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
         StepDone e{i, N, r.timesteps[size_t(i)], seconds, i < r.switch_step ? Phase::Sketch : Phase::Transfer, 0};
         if (p.preview_x0) e.x0 = snapshot(latent_shape, den.download_x0());
         emit(e);
+        if (i >= r.switch_step) emit_captures(0, i);
         if (i + 1 == r.switch_step) take_sketch(true);
       };
       den.run(runner, gen_a, range);
@@ -255,6 +293,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
           StepDone e{i, N, r.timesteps[size_t(i)], seconds, Phase::Round, round};
           if (p.preview_x0) e.x0 = snapshot(latent_shape, den.download_x0());
           emit(e);
+          emit_captures(round, i);
         };
         den.run(runner, gen_a, range);
         EzigenRound rd;

@@ -71,6 +71,11 @@ struct EzigenParams {
   std::optional<io::Image8> start_image;    // rounds start from this instead of a first pass (model size, RGB)
   bool preview_x0 = false;
   const CancelFlag* cancel = nullptr;
+  // Attention capture (the viewer's correspondence view): for every step with the subject on, what the image
+  // positions `capture_points` ((x, y) in [0, 1) of the image) attend to among the subject's tokens in each of
+  // `capture_blocks` (transformer block names), as AttentionCaptured events.
+  std::vector<std::string> capture_blocks;
+  std::vector<std::pair<float, float>> capture_points;
   // Tests: replaces the similarity measure (round -> similarity).
   std::function<double(int round)> scripted_similarity;
 };
@@ -102,6 +107,10 @@ struct EzigenResult {
   // bank_bytes: the subject bank and the subjects' keys and values.
   uint64_t weight_bytes = 0, adapter_bytes = 0, bank_bytes = 0, activation_bytes = 0, state_bytes = 0;
 };
+
+// The token grid (height, width) of a transformer block for a latent of h × w: each downsampling halves it,
+// rounding up, as the UNet's stride-2 convolutions do.
+std::pair<int64_t, int64_t> block_grid(const models::UNetConfig& unet, const std::string& block, int64_t h, int64_t w);
 
 // weights: required in Adapter mode, ignored in Reference mode.
 EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, const EzigenParams& params,

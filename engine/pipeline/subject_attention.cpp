@@ -50,11 +50,63 @@ SubjectAttention::SubjectAttention(StableDiffusion& sd, const EzigenWeights* wei
   if (mode == SubjectMode::Adapter) {
     const models::EzigenAdapter* adapter = weights->adapter.get();
     on_.extra_attention = [this, adapter](Graph& g, const std::string& block, const Tensor&, const Tensor& hidden) {
-      adapter->forward(g, adapter->block(block), hidden, kv_.at(block));
+      auto it = captures_.find(block);
+      adapter->forward(g, adapter->block(block), hidden, kv_.at(block), it == captures_.end() ? nullptr : &it->second);
     };
   } else {
     on_.attn1_second_source = [this](const std::string& block) { return &sources_.at(block); };
+    on_.capture = [this](const std::string& block) -> const ops::AttentionCapture* {
+      auto it = captures_.find(block);
+      return it == captures_.end() ? nullptr : &it->second;
+    };
   }
+}
+
+void SubjectAttention::capture(gpu::Context& ctx, const std::vector<CaptureSpec>& specs, int64_t unet_batch) {
+  captures_.clear();
+  capture_ids_.clear();
+  capture_arena_ = gpu::Arena();
+  if (specs.empty()) return;
+  auto up = [](uint64_t b) { return (b + 255) / 256 * 256; };
+  auto heads_of = [this](const std::string& block) {
+    for (auto* b : unet_->transformer_blocks())
+      if (b->name == block) return b->heads;
+    return int64_t(1);
+  };
+  uint64_t bytes = 0;
+  for (const auto& s : specs) {
+    if (!bank_.tokens.count(s.block)) fail("attention capture: no transformer block '" + s.block + "'");
+    if (s.query_ids.empty()) fail("attention capture: no query positions for " + s.block);
+    const int64_t ns = bank_.tokens.at(s.block).dim(1), q = int64_t(s.query_ids.size());
+    bytes += up(uint64_t(q) * 4) + up(uint64_t(unet_batch * q * ns) * 4) + up(uint64_t(unet_batch * q) * 4) +
+             up(ops::attention_stats_bytes(unet_batch, heads_of(s.block), s.tokens));
+  }
+  capture_arena_ = gpu::Arena(ctx, "attention capture", bytes + 1024, gpu::MemoryUse::Device);
+  for (const auto& s : specs) {
+    const int64_t ns = bank_.tokens.at(s.block).dim(1), q = int64_t(s.query_ids.size());
+    const int64_t heads = heads_of(s.block);
+    ops::AttentionCapture c;
+    c.query_ids = capture_arena_.alloc(uint64_t(q) * 4, 256);
+    ctx.upload(c.query_ids, s.query_ids.data(), uint64_t(q) * 4);
+    c.count = uint32_t(q);
+    c.probs = Tensor{capture_arena_.alloc(uint64_t(unet_batch * q * ns) * 4, 256), ops::DType::F32, {unet_batch, q, ns}};
+    c.mass = Tensor{capture_arena_.alloc(uint64_t(unet_batch * q) * 4, 256), ops::DType::F32, {unet_batch, q}};
+    c.stats = capture_arena_.alloc(ops::attention_stats_bytes(unet_batch, heads, s.tokens), 256);
+    captures_[s.block] = c;
+    capture_ids_[s.block] = s.query_ids;
+  }
+}
+
+std::vector<SubjectAttention::Captured> SubjectAttention::download_captures(gpu::Context& ctx) const {
+  std::vector<Captured> out;
+  for (const auto& [block, c] : captures_) {
+    Captured k{block, capture_ids_.at(block), c.probs.shape, std::vector<float>(size_t(c.probs.numel())),
+               std::vector<float>(size_t(c.mass.numel()))};
+    ctx.download(c.probs.data, k.probs.data(), k.probs.size() * 4);
+    ctx.download(c.mass.data, k.mass.data(), k.mass.size() * 4);
+    out.push_back(std::move(k));
+  }
+  return out;
 }
 
 }  // namespace ezivk::pipeline

@@ -31,7 +31,25 @@ class SubjectAttention {
   // The UNet that generates: the checkpoint's when it differs from the folder's, else the folder's.
   const models::UNet2DConditionModel& unet() const { return *unet_; }
   const SubjectBank& bank() const { return bank_; }
-  uint64_t bytes() const { return bank_.bytes() + kv_arena_.capacity(); }
+  uint64_t bytes() const { return bank_.bytes() + kv_arena_.capacity() + capture_arena_.capacity(); }
+
+  // Records, from now on, what the given query tokens of each named block attend to among the subject's tokens
+  // (head-averaged probabilities [unet_batch, queries, subject tokens] and the share that went to the subject),
+  // for a UNet batch of unet_batch items over `tokens` own tokens per block. Replaces an earlier request.
+  struct CaptureSpec {
+    std::string block;
+    std::vector<uint32_t> query_ids;
+    int64_t tokens = 0;  // the block's own tokens (image positions) at the generation size
+  };
+  void capture(gpu::Context& ctx, const std::vector<CaptureSpec>& specs, int64_t unet_batch);
+  struct Captured {
+    std::string block;
+    std::vector<uint32_t> query_ids;
+    std::vector<int64_t> probs_shape;
+    std::vector<float> probs, mass;
+  };
+  // Host copies of the last step's records (call after the step's submit).
+  std::vector<Captured> download_captures(gpu::Context& ctx) const;
 
  private:
   SubjectBank bank_;
@@ -39,6 +57,9 @@ class SubjectAttention {
   std::map<std::string, ops::Tensor> kv_;
   std::map<std::string, models::SecondSource> sources_;
   models::BlockHooks on_;
+  gpu::Arena capture_arena_;
+  std::map<std::string, ops::AttentionCapture> captures_;
+  std::map<std::string, std::vector<uint32_t>> capture_ids_;
   const models::UNet2DConditionModel* unet_ = nullptr;
 };
 

@@ -283,5 +283,43 @@ TEST_F(EzigenRun, BadInputFailsClearly) {
   EXPECT_THROW(pipeline::prepare_subject_image(p.subjects[0].image, 64, pipeline::SubjectAlpha::White, &empty), Error);
 }
 
+// Attention capture in both modes: one event per captured block for every step with the subject on; each query's
+// probabilities over the subject's tokens add up to the share of attention the subject received; and capturing
+// changes nothing in the image.
+TEST_F(EzigenRun, AttentionCaptureIsConsistentAndChangesNothing) {
+  for (const char* name : {"ezigen_adapter", "ezigen_reference"}) {
+    const auto c = ezigen_case(name);
+    auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F32);
+    std::optional<pipeline::EzigenWeights> weights;
+    if (c["mode"] == "adapter") weights = pipeline::load_ezigen_weights(*sd, checkpoint_dir());
+    auto p = params_of(*sd, c);
+    p.rounds.fixed = 1;
+    p.capture_blocks = {"down_blocks.0.attentions.0.transformer_blocks.0", "mid_block.attentions.0.transformer_blocks.0"};
+    p.capture_points = {{0.5f, 0.5f}, {0.1f, 0.9f}, {0.99f, 0.0f}};
+    int events = 0, subject_steps = 0;
+    const auto r = pipeline::ezigen_generate(*sd, weights ? &*weights : nullptr, p, [&](const pipeline::Event& e) {
+      if (auto* s = std::get_if<pipeline::StepDone>(&e); s && s->phase != pipeline::Phase::Sketch) ++subject_steps;
+      auto* a = std::get_if<pipeline::AttentionCaptured>(&e);
+      if (!a) return;
+      ++events;
+      const auto& shape = a->probs->shape;
+      ASSERT_EQ(shape.size(), 3u);
+      EXPECT_EQ(shape[0], 2);  // uncond and cond halves
+      EXPECT_EQ(shape[1], 3);
+      for (int64_t b = 0; b < shape[0]; ++b)
+        for (int64_t q = 0; q < shape[1]; ++q) {
+          double sum = 0;
+          for (int64_t k = 0; k < shape[2]; ++k) sum += a->probs->values[size_t((b * shape[1] + q) * shape[2] + k)];
+          const double mass = a->mass->values[size_t(b * shape[1] + q)];
+          EXPECT_GT(mass, 0.0);
+          EXPECT_LE(mass, 1.0 + 1e-6);
+          EXPECT_NEAR(sum, mass, 1e-4) << a->block;
+        }
+    });
+    EXPECT_EQ(events, 2 * subject_steps) << name;
+    EXPECT_LE(relative_l2(r.first_latent, golden_of(c, "first_latent")), 1e-4) << name;
+  }
+}
+
 }  // namespace
 }  // namespace ezivk::test
