@@ -6,10 +6,9 @@
 #include <memory>
 
 #include "engine/pipeline/activation_plan.h"
-#include "engine/pipeline/denoise.h"
 #include "engine/pipeline/prompt_context.h"
-#include "engine/pipeline/vae_codec.h"
 #include "engine/sched/scheduler.h"
+#include "engine/pipeline/run_events.h"
 #include "engine/util/error.h"
 
 namespace ezivk::pipeline {
@@ -61,6 +60,24 @@ std::pair<int64_t, int64_t> block_grid(const models::UNetConfig& unet, const std
   return {h, w};
 }
 
+EzigenRound finish_round(StableDiffusion& sd, models::GraphRunner& runner, const Denoiser& den, int round,
+                         const EncodedLatents& input, EncodedLatents& next, TorchGenerator& gen_b,
+                         const RoundPolicy& policy, const std::function<double(int)>& scripted,
+                         std::chrono::steady_clock::time_point started, const EventSink& events) {
+  EzigenRound rd;
+  rd.round = round;
+  rd.latent = den.download_latent();
+  rd.image = decode_latents(sd, runner, den.latent()).images.at(0);
+  next = encode_images(sd, runner, {rd.image}, gen_b);
+  rd.similarity = scripted ? scripted(round) : latent_similarity(input.mean, next.mean);
+  const RoundDecision d = decide_after_round(policy, round, rd.similarity);
+  rd.stop = d.stop;
+  rd.reason = d.reason;
+  rd.seconds = since(started);
+  if (events) events(RoundDone{round, std::make_shared<const io::Image8>(rd.image), rd.similarity, rd.stop, rd.reason});
+  return rd;
+}
+
 RoundDecision decide_after_round(const RoundPolicy& p, int round, std::optional<double> sim) {
   if (p.fixed) {
     if (round >= *p.fixed) return {true, "fixed count of " + std::to_string(*p.fixed) + " rounds"};
@@ -106,7 +123,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
   auto emit = [&](const Event& e) {
     if (events) events(e);
   };
-  try {
+  return reporting_failures(events, [&] {
     gpu::Context& ctx = *sd.ctx;
     const auto t_start = Clock::now();
     const int64_t factor = sd.vae.config.downsampling();
@@ -296,22 +313,13 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
           emit_captures(round, i);
         };
         den.run(runner, gen_a, range);
-        EzigenRound rd;
-        rd.round = round;
-        rd.latent = den.download_latent();
-        rd.image = decode(den.latent()).images.at(0);
-        // The next round's input, drawn now: its mean measures how much this round changed the image.
-        EncodedLatents next = encode_images(sd, runner, {rd.image}, gen_b);
-        rd.similarity = p.scripted_similarity ? p.scripted_similarity(round) : latent_similarity(enc.mean, next.mean);
-        const RoundDecision d = decide_after_round(policy, round, rd.similarity);
-        rd.stop = d.stop;
-        rd.reason = d.reason;
-        rd.seconds = since(t0);
-        emit(RoundDone{round, std::make_shared<const io::Image8>(rd.image), rd.similarity, rd.stop, rd.reason});
+        EncodedLatents next;
+        EzigenRound rd = finish_round(sd, runner, den, round, enc, next, gen_b, policy, p.scripted_similarity, t0, events);
+        const bool stop = rd.stop;
         prev = rd.image;
         r.rounds.push_back(std::move(rd));
         enc = std::move(next);
-        if (d.stop) break;
+        if (stop) break;
       }
     }
     r.image = prev;
@@ -335,13 +343,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
     r.total_seconds = since(t_start);
     emit(Finished{r.total_seconds});
     return r;
-  } catch (const Cancelled&) {
-    emit(CancelledEvent{});
-    throw;
-  } catch (const std::exception& e) {
-    emit(Failed{e.what()});
-    throw;
-  }
+  });
 }
 
 }  // namespace ezivk::pipeline

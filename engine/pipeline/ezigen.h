@@ -9,6 +9,7 @@
 // pass and all rounds; generator B (the same seed) draws the subject posterior sample and noise, then each
 // round's posterior sample and noise. The text-only steps equal `ezivk generate --scheduler ddpm` with the same
 // negative prompt.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -17,11 +18,13 @@
 
 #include "engine/io/image.h"
 #include "engine/pipeline/cancel.h"
+#include "engine/pipeline/denoise.h"
 #include "engine/pipeline/events.h"
 #include "engine/pipeline/ezigen_weights.h"
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/pipeline/subject_attention.h"
 #include "engine/pipeline/subject_bank.h"
+#include "engine/pipeline/vae_codec.h"
 #include "engine/sched/scheduler_config.h"
 
 namespace ezivk::pipeline {
@@ -107,6 +110,14 @@ struct EzigenResult {
   // bank_bytes: the subject bank and the subjects' keys and values.
   uint64_t weight_bytes = 0, adapter_bytes = 0, bank_bytes = 0, activation_bytes = 0, state_bytes = 0;
 };
+
+// After a transfer round's last step (its latent in `den`): decodes it, draws the next round's input from gen_b
+// into `next` (its posterior mean, against `input`'s, measures how much the round changed the image), decides
+// whether to stop (scripted, when set, replaces the measure) and emits RoundDone. Shared by generation and editing.
+EzigenRound finish_round(StableDiffusion& sd, models::GraphRunner& runner, const Denoiser& den, int round,
+                         const EncodedLatents& input, EncodedLatents& next, TorchGenerator& gen_b,
+                         const RoundPolicy& policy, const std::function<double(int)>& scripted,
+                         std::chrono::steady_clock::time_point started, const EventSink& events);
 
 // The token grid (height, width) of a transformer block for a latent of h × w: each downsampling halves it,
 // rounding up, as the UNet's stride-2 convolutions do.

@@ -10,6 +10,7 @@
 #include "engine/pipeline/prompt_context.h"
 #include "engine/pipeline/vae_codec.h"
 #include "engine/sched/scheduler.h"
+#include "engine/pipeline/run_events.h"
 #include "engine/util/error.h"
 
 namespace ezivk::pipeline {
@@ -90,7 +91,7 @@ EzigenEditResult ezigen_edit(StableDiffusion& sd, const EzigenWeights* weights, 
   auto emit = [&](const Event& e) {
     if (events) events(e);
   };
-  try {
+  return reporting_failures(events, [&] {
     gpu::Context& ctx = *sd.ctx;
     const auto t_start = Clock::now();
     const int64_t factor = sd.vae.config.downsampling();
@@ -219,33 +220,19 @@ EzigenEditResult ezigen_edit(StableDiffusion& sd, const EzigenWeights* weights, 
         emit(e);
       };
       den.run(runner, gen_a, tr);
-      EzigenRound rd;
-      rd.round = round;
-      rd.latent = den.download_latent();
-      rd.image = decode_latents(sd, runner, den.latent()).images.at(0);
-      EncodedLatents next = encode_images(sd, runner, {rd.image}, gen_b);
-      rd.similarity = p.scripted_similarity ? p.scripted_similarity(round) : latent_similarity(enc.mean, next.mean);
-      const RoundDecision d = decide_after_round(policy, round, rd.similarity);
-      rd.stop = d.stop;
-      rd.reason = d.reason;
-      rd.seconds = since(t0);
-      emit(RoundDone{round, std::make_shared<const io::Image8>(rd.image), rd.similarity, rd.stop, rd.reason});
+      EncodedLatents next;
+      EzigenRound rd = finish_round(sd, runner, den, round, enc, next, gen_b, policy, p.scripted_similarity, t0, events);
+      const bool stop = rd.stop;
       current = rd.image;
       r.rounds.push_back(std::move(rd));
       enc = std::move(next);
-      if (d.stop) break;
+      if (stop) break;
     }
     r.image = current;
     r.total_seconds = since(t_start);
     emit(Finished{r.total_seconds});
     return r;
-  } catch (const Cancelled&) {
-    emit(CancelledEvent{});
-    throw;
-  } catch (const std::exception& e) {
-    emit(Failed{e.what()});
-    throw;
-  }
+  });
 }
 
 }  // namespace ezivk::pipeline

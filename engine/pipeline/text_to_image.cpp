@@ -7,6 +7,7 @@
 #include "engine/pipeline/activation_plan.h"
 #include "engine/pipeline/prompt_context.h"
 #include "engine/pipeline/vae_codec.h"
+#include "engine/pipeline/run_events.h"
 #include "engine/util/error.h"
 
 namespace ezivk::pipeline {
@@ -32,7 +33,7 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
   auto emit = [&](const Event& e) {
     if (events) events(e);
   };
-  try {
+  return reporting_failures(events, [&] {
     const auto t_start = Clock::now();
     const auto& uc = sd.unet.config;
     const int64_t factor = sd.vae.config.downsampling();
@@ -109,13 +110,7 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
     r.total_seconds = since(t_start);
     emit(Finished{r.total_seconds});
     return r;
-  } catch (const Cancelled&) {
-    emit(CancelledEvent{});
-    throw;
-  } catch (const std::exception& e) {
-    emit(Failed{e.what()});
-    throw;
-  }
+  });
 }
 
 }  // namespace ezivk::pipeline
