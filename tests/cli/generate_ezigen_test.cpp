@@ -145,5 +145,21 @@ TEST_F(GenerateEzigenCli, BadInputFailsBeforeWriting) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// A JPEG subject, the training-free mode, no rounds: the first pass is the result.
+TEST_F(GenerateEzigenCli, JpegSubjectReferenceModeNoRounds) {
+  const ScratchDir tmp("ezigen_jpeg");
+  const fs::path out = tmp.path() / "j.png";
+  const std::string jpg = (fixtures_dir() / "io" / "photo_420.jpg").string();
+  run_cli(cli::generate, {"--model", model(), "--reference-attention", "--subject-strength", "0.7", "--subject", jpg,
+                          "--prompt", "a photo", "--steps", "4", "--rounds", "0", "--seed", "3", "--precision",
+                          "fp32", "--out", out.string()});
+  std::map<std::string, std::string> text;
+  for (auto& [k, v] : io::read_png_text(out)) text[k] = v;
+  const auto params = nlohmann::json::parse(text["parameters"]);
+  EXPECT_EQ(params["mode"], "reference-attention");
+  EXPECT_EQ(params["subjects"][0]["sha256"], sha256_file_hex(jpg));
+  EXPECT_EQ(params["rounds_done"], 0);
+}
+
 }  // namespace
 }  // namespace ezivk::test

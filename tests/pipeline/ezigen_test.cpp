@@ -142,7 +142,7 @@ TEST_P(EzigenGolden, WholeRunMatchesTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(TinyModel, EzigenGolden,
                          ::testing::Values(Case{"ezigen_adapter", DType::F32}, Case{"ezigen_reference", DType::F32},
-                                           Case{"ezigen_adapter", DType::F16}),
+                                           Case{"ezigen_adapter", DType::F16}, Case{"ezigen_reference", DType::F16}),
                          [](const auto& info) {
                            return info.param.name + "_" + dtype_name(info.param.dtype);
                          });
