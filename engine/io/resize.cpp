@@ -18,16 +18,25 @@ double triangle(double x) {
   return x < 1.0 ? 1.0 - x : 0.0;
 }
 
+double bicubic(double x) {
+  constexpr double a = -0.5;
+  x = std::fabs(x);
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
+
 // Per output pixel: the first input index and the fixed-point weights of the inputs it reads.
 struct Taps {
   std::vector<int> first, count;
   std::vector<std::vector<int32_t>> weights;
 };
 
-Taps compute_taps(int in_size, int out_size) {
+Taps compute_taps(int in_size, int out_size, PilFilter filter) {
   const double scale = double(in_size) / out_size;
   const double filter_scale = std::max(scale, 1.0);
-  const double support = 1.0 * filter_scale;  // the bilinear filter's support is 1
+  const double support = (filter == PilFilter::Bicubic ? 2.0 : 1.0) * filter_scale;
+  double (*kernel)(double) = filter == PilFilter::Bicubic ? bicubic : triangle;
   Taps t;
   for (int xx = 0; xx < out_size; ++xx) {
     const double center = (xx + 0.5) * scale;
@@ -38,7 +47,7 @@ Taps compute_taps(int in_size, int out_size) {
     std::vector<double> k(size_t(std::max(xmax, 0)));
     double ww = 0;
     for (int x = 0; x < xmax; ++x) {
-      k[size_t(x)] = triangle((x + xmin - center + 0.5) * ss);
+      k[size_t(x)] = kernel((x + xmin - center + 0.5) * ss);
       ww += k[size_t(x)];
     }
     std::vector<int32_t> fixed(k.size());
@@ -61,7 +70,7 @@ uint8_t clip8(int64_t v) {
 
 }  // namespace
 
-Image8 resize_bilinear(const Image8& src, int width, int height) {
+Image8 resize_pil(const Image8& src, int width, int height, PilFilter filter) {
   if (width < 1 || height < 1 || width > 8192 || height > 8192)
     fail("resize: target size " + std::to_string(width) + "x" + std::to_string(height) + " must be 1..8192");
   if (src.width < 1 || src.height < 1 || src.channels < 1 ||
@@ -71,7 +80,7 @@ Image8 resize_bilinear(const Image8& src, int width, int height) {
   // PIL skips a pass whose size does not change.
   Image8 tmp = src;
   if (width != src.width) {
-    const Taps t = compute_taps(src.width, width);
+    const Taps t = compute_taps(src.width, width, filter);
     tmp.width = width;
     tmp.pixels.assign(size_t(width) * size_t(src.height) * size_t(C), 0);
     for (int y = 0; y < src.height; ++y)
@@ -85,7 +94,7 @@ Image8 resize_bilinear(const Image8& src, int width, int height) {
         }
   }
   if (height == src.height) return tmp;
-  const Taps t = compute_taps(src.height, height);
+  const Taps t = compute_taps(src.height, height, filter);
   Image8 out;
   out.width = tmp.width;
   out.height = height;

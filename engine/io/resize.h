@@ -9,9 +9,16 @@
 
 namespace ezivk::io {
 
+// PIL's filters: BILINEAR (triangle, support 1) and BICUBIC (Keys' cubic with a = −0.5, support 2; CLIP's image
+// preprocessing uses it).
+enum class PilFilter { Bilinear, Bicubic };
+
 // Any channel count (RGB, RGBA: channels are filtered independently, as PIL does for RGB; PIL premultiplies
 // RGBA, so flatten alpha before resizing when it matters). Sizes 1..8192.
-Image8 resize_bilinear(const Image8& src, int width, int height);
+Image8 resize_pil(const Image8& src, int width, int height, PilFilter filter);
+inline Image8 resize_bilinear(const Image8& src, int width, int height) {
+  return resize_pil(src, width, height, PilFilter::Bilinear);
+}
 
 // A float plane [in_h, in_w] resized as torch's F.interpolate(mode="bilinear", align_corners=False) does: source
 // coordinate (o + 0.5)·in/out − 0.5 clamped at 0, no antialiasing when shrinking. For masks, not pictures.

@@ -40,6 +40,18 @@ TEST(ResizeBilinear, MatchesPilByteForByte) {
   }
 }
 
+TEST(ResizeBicubic, MatchesPilByteForByte) {
+  const auto dir = fixtures_dir() / "io";
+  const io::Image8 src = from_npy(dir / "resize_src_rgb.npy");
+  for (auto [w, h] : {std::pair{64, 64}, {16, 9}, {37, 50}, {100, 23}, {5, 5}, {1, 1}, {37, 23}, {13, 23}}) {
+    const io::Image8 want = from_npy(dir / ("resize_bicubic_" + std::to_string(w) + "x" + std::to_string(h) + ".npy"));
+    const io::Image8 got = io::resize_pil(src, w, h, io::PilFilter::Bicubic);
+    size_t differ = 0;
+    for (size_t i = 0; i < want.pixels.size(); ++i) differ += got.pixels[i] != want.pixels[i];
+    EXPECT_EQ(differ, 0u) << w << "x" << h;
+  }
+}
+
 TEST(ResizeBilinear, EzigenSubjectsMatchPil) {
   for (const char* name : {"subject_dog.png", "subject_cat.png"}) {
     const io::Image8 src = io::read_png(fixtures_dir() / "ezigen" / name);
