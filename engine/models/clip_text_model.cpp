@@ -6,12 +6,17 @@
 namespace ezivk::models {
 
 ClipEncoderLayer ClipEncoderLayer::load(WeightStore& ws, const std::string& p, const ClipTextConfig& c) {
-  const int64_t C = c.hidden_size, I = c.intermediate_size;
+  return load(ws, p, c.hidden_size, c.intermediate_size, c.num_attention_heads, c.layer_norm_eps, c.hidden_act, true);
+}
+
+ClipEncoderLayer ClipEncoderLayer::load(WeightStore& ws, const std::string& p, int64_t C, int64_t I, int64_t heads,
+                                        double eps, ops::Activation act, bool causal) {
   ClipEncoderLayer l;
   l.dim = C;
-  l.heads = c.num_attention_heads;
-  l.eps = c.layer_norm_eps;
-  l.act = c.hidden_act;
+  l.heads = heads;
+  l.eps = eps;
+  l.act = act;
+  l.causal = causal;
   l.layer_norm1 = load_norm(ws, p + ".layer_norm1", C);
   l.qkv = load_linear_fused(ws, {p + ".self_attn.q_proj", p + ".self_attn.k_proj", p + ".self_attn.v_proj"}, C, C,
                             true);
@@ -24,7 +29,7 @@ ClipEncoderLayer ClipEncoderLayer::load(WeightStore& ws, const std::string& p, c
 
 void ClipEncoderLayer::forward(Graph& g, const Tensor& hidden) const {
   const int64_t B = hidden.dim(0), S = hidden.dim(1), C = dim;
-  {  // causal self-attention
+  {  // self-attention
     Act a;
     {
       Act qkv_out;
@@ -34,7 +39,7 @@ void ClipEncoderLayer::forward(Graph& g, const Tensor& hidden) const {
       }
       const Tensor t{qkv_out.t().data, qkv_out.t().dtype, {B, S, C}};
       // CLIP scales q by head_dim^-0.5: the kernel's default 1/√D.
-      a = multi_head_attention(g, {&t, {0, 3 * C}, &t, {C, 3 * C}, &t, {2 * C, 3 * C}}, heads, true);  // [B, S, C]
+      a = multi_head_attention(g, {&t, {0, 3 * C}, &t, {C, 3 * C}, &t, {2 * C, 3 * C}}, heads, causal);  // [B, S, C]
     }
     Act o = linear(g, out_proj, a);
     a.reset();

@@ -14,9 +14,11 @@
 
 namespace ezivk::models {
 
+// One CLIP transformer layer; the text encoder's attention is causal, the image tower's is not.
 struct ClipEncoderLayer {
   int64_t dim = 0, heads = 1;
   double eps = 1e-5;
+  bool causal = true;
   ops::Activation act = ops::Activation::GELU;
   NormW layer_norm1, layer_norm2;
   LinearW qkv;       // self_attn.q_proj/k_proj/v_proj fused: [3C, C] + bias
@@ -24,6 +26,8 @@ struct ClipEncoderLayer {
   LinearW fc1, fc2;  // [I, C], [C, I]
 
   static ClipEncoderLayer load(WeightStore& ws, const std::string& prefix, const ClipTextConfig& c);
+  static ClipEncoderLayer load(WeightStore& ws, const std::string& prefix, int64_t dim, int64_t intermediate,
+                               int64_t heads, double eps, ops::Activation act, bool causal);
   // hidden [B, S, C], updated in place.
   void forward(Graph& g, const Tensor& hidden) const;
 };
