@@ -62,20 +62,35 @@ std::pair<int64_t, int64_t> block_grid(const models::UNetConfig& unet, const std
 
 EzigenRound finish_round(StableDiffusion& sd, models::GraphRunner& runner, const Denoiser& den, int round,
                          const EncodedLatents& input, EncodedLatents& next, TorchGenerator& gen_b,
-                         const RoundPolicy& policy, const std::function<double(int)>& scripted,
+                         const RoundPolicy& policy, const RoundMeasure& measure,
                          std::chrono::steady_clock::time_point started, const EventSink& events) {
   EzigenRound rd;
   rd.round = round;
   rd.latent = den.download_latent();
   rd.image = decode_latents(sd, runner, den.latent()).images.at(0);
   next = encode_images(sd, runner, {rd.image}, gen_b);
-  rd.similarity = scripted ? scripted(round) : latent_similarity(input.mean, next.mean);
+  rd.similarity = measure ? measure(round, rd.image, next) : latent_similarity(input.mean, next.mean);
   const RoundDecision d = decide_after_round(policy, round, rd.similarity);
   rd.stop = d.stop;
   rd.reason = d.reason;
   rd.seconds = since(started);
   if (events) events(RoundDone{round, std::make_shared<const io::Image8>(rd.image), rd.similarity, rd.stop, rd.reason});
   return rd;
+}
+
+RoundMeasure round_measure(const RoundPolicy& policy, ClipImageEmbedder* clip, const std::function<double(int)>& scripted,
+                           const io::Image8& first) {
+  if (scripted) return [scripted](int round, const io::Image8&, const EncodedLatents&) { return scripted(round); };
+  if (policy.similarity == "latent") return nullptr;
+  if (policy.similarity != "clip") fail("--similarity must be latent or clip, got '" + policy.similarity + "'");
+  if (!clip) fail("--similarity clip needs a CLIP image tower (--clip-model DIR)");
+  auto previous = std::make_shared<std::vector<float>>(clip->embed(first));
+  return [clip, previous](int, const io::Image8& image, const EncodedLatents&) {
+    auto e = clip->embed(image);
+    const double s = ClipImageEmbedder::cosine(*previous, e);
+    *previous = std::move(e);
+    return s;
+  };
 }
 
 RoundDecision decide_after_round(const RoundPolicy& p, int round, std::optional<double> sim) {
@@ -166,8 +181,8 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
     const int max_rounds = p.rounds.fixed ? *p.rounds.fixed : p.rounds.max_rounds;
     RoundPolicy policy = p.rounds;
     if (!policy.fixed && policy.threshold == 0) policy.threshold = default_similarity_threshold(policy.similarity);
-    if (policy.similarity != "latent" && !p.scripted_similarity)
-      fail("--similarity " + policy.similarity + " is not available in this build; use --similarity latent");
+    if (policy.similarity == "clip" && !p.clip && !p.scripted_similarity)
+      fail("--similarity clip needs a CLIP image tower (--clip-model DIR)");
 
     // Tokenize everything before the device does any work.
     (void)tokenize_prompt(sd, p.prompt, p.prompt_ids);
@@ -292,6 +307,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
       r.state_bytes = std::max(r.state_bytes, den.state_bytes());
       const auto nc = sched::make_scheduler(sched::SchedulerKind::DDPM, cfg)->add_noise_coefficients(float(r.t_round));
       EncodedLatents enc = encode_images(sd, runner, {prev}, gen_b);
+      const RoundMeasure measure = round_measure(policy, p.clip, p.scripted_similarity, prev);
       for (int round = 1;; ++round) {
         throw_if_cancelled(p.cancel);
         t0 = Clock::now();
@@ -314,7 +330,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
         };
         den.run(runner, gen_a, range);
         EncodedLatents next;
-        EzigenRound rd = finish_round(sd, runner, den, round, enc, next, gen_b, policy, p.scripted_similarity, t0, events);
+        EzigenRound rd = finish_round(sd, runner, den, round, enc, next, gen_b, policy, measure, t0, events);
         const bool stop = rd.stop;
         prev = rd.image;
         r.rounds.push_back(std::move(rd));

@@ -18,6 +18,7 @@
 
 #include "engine/io/image.h"
 #include "engine/pipeline/cancel.h"
+#include "engine/pipeline/clip_image_embedder.h"
 #include "engine/pipeline/denoise.h"
 #include "engine/pipeline/events.h"
 #include "engine/pipeline/ezigen_weights.h"
@@ -74,6 +75,7 @@ struct EzigenParams {
   std::optional<io::Image8> start_image;    // rounds start from this instead of a first pass (model size, RGB)
   bool preview_x0 = false;
   const CancelFlag* cancel = nullptr;
+  ClipImageEmbedder* clip = nullptr;  // the image tower for rounds.similarity == "clip"
   // Attention capture (the viewer's correspondence view): for every step with the subject on, what the image
   // positions `capture_points` ((x, y) in [0, 1) of the image) attend to among the subject's tokens in each of
   // `capture_blocks` (transformer block names), as AttentionCaptured events.
@@ -113,11 +115,17 @@ struct EzigenResult {
 
 // After a transfer round's last step (its latent in `den`): decodes it, draws the next round's input from gen_b
 // into `next` (its posterior mean, against `input`'s, measures how much the round changed the image), decides
-// whether to stop (scripted, when set, replaces the measure) and emits RoundDone. Shared by generation and editing.
+// whether to stop and emits RoundDone. Shared by generation and editing.
+// measure (when set) replaces the latent measure: (round, the round's image, the next round's input).
+using RoundMeasure = std::function<double(int round, const io::Image8& image, const EncodedLatents& next)>;
 EzigenRound finish_round(StableDiffusion& sd, models::GraphRunner& runner, const Denoiser& den, int round,
                          const EncodedLatents& input, EncodedLatents& next, TorchGenerator& gen_b,
-                         const RoundPolicy& policy, const std::function<double(int)>& scripted,
+                         const RoundPolicy& policy, const RoundMeasure& measure,
                          std::chrono::steady_clock::time_point started, const EventSink& events);
+// The measure a policy names: scripted (tests), "clip" (cosine of CLIP image embeddings of consecutive images,
+// starting from `first`), or nullptr for "latent". Error when "clip" has no embedder.
+RoundMeasure round_measure(const RoundPolicy& policy, ClipImageEmbedder* clip, const std::function<double(int)>& scripted,
+                           const io::Image8& first);
 
 // The token grid (height, width) of a transformer block for a latent of h × w: each downsampling halves it,
 // rounding up, as the UNet's stride-2 convolutions do.

@@ -179,6 +179,7 @@ EzigenEditResult ezigen_edit(StableDiffusion& sd, const EzigenWeights* weights, 
 
     io::Image8 current = p.source;
     EncodedLatents enc = encode_images(sd, runner, {current}, gen_b);
+    const RoundMeasure measure = round_measure(policy, p.clip, p.scripted_similarity, current);
     for (int round = 1;; ++round) {
       throw_if_cancelled(p.cancel);
       t0 = Clock::now();
@@ -221,7 +222,7 @@ EzigenEditResult ezigen_edit(StableDiffusion& sd, const EzigenWeights* weights, 
       };
       den.run(runner, gen_a, tr);
       EncodedLatents next;
-      EzigenRound rd = finish_round(sd, runner, den, round, enc, next, gen_b, policy, p.scripted_similarity, t0, events);
+      EzigenRound rd = finish_round(sd, runner, den, round, enc, next, gen_b, policy, measure, t0, events);
       const bool stop = rd.stop;
       current = rd.image;
       r.rounds.push_back(std::move(rd));

@@ -49,6 +49,7 @@ struct EzigenEditParams {
   EditBlend blend = EditBlend::Reference;
   bool preview_x0 = false;
   const CancelFlag* cancel = nullptr;
+  ClipImageEmbedder* clip = nullptr;                     // for rounds.similarity == "clip"
   std::function<double(int round)> scripted_similarity;  // tests
 };
 

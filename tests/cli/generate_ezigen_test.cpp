@@ -161,5 +161,36 @@ TEST_F(GenerateEzigenCli, JpegSubjectReferenceModeNoRounds) {
   EXPECT_EQ(params["rounds_done"], 0);
 }
 
+// Auto-stop with the CLIP measure: the report's similarities are cosines of CLIP embeddings (in [-1, 1], not the
+// latent correlation of the same run), and the run stops at --max-rounds or at the threshold.
+TEST_F(GenerateEzigenCli, ClipSimilarityDrivesAutoStop) {
+  const ScratchDir tmp("ezigen_clip");
+  const fs::path out = tmp.path() / "c.png", json = tmp.path() / "c.json";
+  auto run = [&](const char* measure) {
+    std::vector<std::string> a = {"--model", model(), "--reference-attention", "--subject", dog(), "--prompt", "p",
+                                  "--steps", "4", "--seed", "5", "--precision", "fp32", "--min-rounds", "1",
+                                  "--max-rounds", "2", "--threshold", "0.999999", "--similarity", measure,
+                                  "--out", out.string(), "--json", json.string()};
+    if (std::string(measure) == "clip") a.insert(a.end(), {"--clip-model", model_dir("clip-vision-tiny").string()});
+    run_cli(cli::generate, a);
+    std::ifstream f(json);
+    return nlohmann::json::parse(f);
+  };
+  const auto c = run("clip"), l = run("latent");
+  ASSERT_EQ(c["rounds"].size(), 2u);
+  EXPECT_TRUE(contains(c["rounds"][1]["reason"].get<std::string>(), "max-rounds"));
+  EXPECT_EQ(c["parameters"]["similarity"], "clip");
+  for (int i = 0; i < 2; ++i) {
+    const double s = c["rounds"][i]["similarity"];
+    EXPECT_GE(s, -1.0);
+    EXPECT_LE(s, 1.0);
+    EXPECT_NE(s, l["rounds"][i]["similarity"].get<double>());
+  }
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, {"--model", model(), "--reference-attention",
+                                                                  "--subject", dog(), "--prompt", "p",
+                                                                  "--similarity", "clip"}),
+                       "--clip-model"));
+}
+
 }  // namespace
 }  // namespace ezivk::test

@@ -1,6 +1,7 @@
 // `ezivk edit`: EZIGen editing from the command line: a subject drawn into an existing picture inside a mask.
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,8 @@ const char* kUsage =
     "  --rounds N | --min-rounds A --max-rounds B --threshold T   (default: 1 round)\n"
     "  --blend reference|aligned   which inverted latent a step blends with: the reference implementation's (one\n"
     "                              step noisier, default) or the one at the step's own noise level\n"
-    "  --subject-strength W  --subject-alpha white|ignore  --subject-mask IMG   as for generate\n"
+    "  --subject-strength W  --subject-alpha white|ignore  --subject-mask IMG  --similarity  --clip-model\n"
+    "                                                                              as for generate\n"
     "  --save-rounds  OUT-round<r>.png as each round finishes     --out FILE.png (edit.png)  --json FILE\n";
 
 }  // namespace
@@ -158,6 +160,12 @@ int edit(const std::vector<std::string>& args) {
     files.push_back(path);
     progress.line("saved " + path);
   };
+  std::optional<pipeline::ClipImageEmbedder> clip;
+  if (!ez.clip_model.empty()) {
+    clip.emplace(ctx, ez.clip_model, dtype);
+    p.clip = &*clip;
+  }
+  p.rounds.similarity = ez.similarity;
   InterruptScope interrupt;
   p.cancel = &interrupt.flag();
   int done = 0, total = 0;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -43,8 +44,9 @@ const char* kEzigenUsage =
     "  --t-subject T           timestep the subject is noised to (default 1)\n"
     "  --rounds N              exactly N transfer rounds (N >= 0)\n"
     "  --min-rounds A --max-rounds B --threshold T   auto-stop bounds (default 3, 9, the measure's threshold)\n"
-    "  --similarity latent     auto-stop measure: correlation of consecutive images' VAE latents (default;\n"
-    "                          threshold 0.985); `clip` (the reference's CLIP ViT-B/32) is not available yet\n"
+    "  --similarity latent|clip  auto-stop measure: correlation of consecutive images' VAE latents (default,\n"
+    "                          threshold 0.985), or the reference's: cosine of CLIP image embeddings (0.99)\n"
+    "  --clip-model DIR        a transformers CLIPVisionModelWithProjection folder (e.g. openai/clip-vit-base-patch32)\n"
     "  --round-guidance G      guidance in the rounds (default: --guidance)\n"
     "  --round-negative TEXT   negative prompt of the rounds (default \"\")\n"
     "  --save-rounds           also OUT-first.png, OUT-sketch.png, OUT-round<r>.png as each is finished\n"
@@ -103,9 +105,9 @@ void EzigenOptions::check(int batch) const {
     throw UsageError("--rounds N is a fixed count; it excludes --min-rounds, --max-rounds and --threshold");
   if (min_rounds && max_rounds && *min_rounds > *max_rounds)
     throw UsageError("--min-rounds must not exceed --max-rounds");
-  if (similarity == "clip")
-    throw UsageError("--similarity clip needs the CLIP image tower, which this build does not have yet; "
-                     "use --similarity latent");
+  if (similarity == "clip" && clip_model.empty())
+    throw UsageError("--similarity clip needs --clip-model DIR (a CLIPVisionModelWithProjection folder)");
+  if (!clip_model.empty() && similarity != "clip") throw UsageError("--clip-model is used by --similarity clip only");
   for (const auto& [name, v] : {std::pair<const char*, const std::string*>{"--round-negative", &round_negative},
                                 {"--adapter", &adapter}, {"--start-image", &start_image}})
     expect_utf8(*v, name);
@@ -248,6 +250,13 @@ int generate_ezigen(const GenerateCommon& c, const EzigenOptions& ez) {
     progress.line("saved " + path);
   };
 
+  std::optional<pipeline::ClipImageEmbedder> clip;
+  if (!ez.clip_model.empty()) {
+    progress.line("loading CLIP image tower from " + ez.clip_model);
+    clip.emplace(ctx, ez.clip_model, c.dtype);
+    p.clip = &*clip;
+    params["clip_model"] = ez.clip_model;
+  }
   InterruptScope interrupt;
   p.cancel = &interrupt.flag();
   int calls_done = 0, total_calls = 0, first_steps = 0, round_steps = 0, max_rounds = 0;
