@@ -192,5 +192,23 @@ TEST_F(GenerateEzigenCli, ClipSimilarityDrivesAutoStop) {
                        "--clip-model"));
 }
 
+// --start-image: no first pass (no sketch, no first image), the rounds start from the saved picture.
+TEST_F(GenerateEzigenCli, StartImageSkipsTheFirstPass) {
+  const ScratchDir tmp("ezigen_start");
+  const fs::path out = tmp.path() / "s.png", json = tmp.path() / "s.json";
+  run_cli(cli::generate, {"--model", model(), "--adapter", adapter(), "--subject", dog(), "--prompt", "p", "--steps",
+                          "4", "--rounds", "1", "--seed", "2", "--precision", "fp32", "--save-rounds", "--start-image",
+                          (fixtures_dir() / "ezigen" / "scene.png").string(), "--out", out.string(), "--json",
+                          json.string()});
+  EXPECT_TRUE(fs::exists(tmp.path() / "s-round1.png"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "s-first.png"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "s-sketch.png"));
+  std::ifstream f(json);
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["rounds"].size(), 1u);
+  EXPECT_FALSE(j["parameters"]["start_image"]["sha256"].get<std::string>().empty());
+  EXPECT_EQ(j["timings"]["first_pass_s"].get<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace ezivk::test

@@ -321,5 +321,25 @@ TEST_F(EzigenRun, AttentionCaptureIsConsistentAndChangesNothing) {
   }
 }
 
+// Subject preparation: alpha whitens the background (over white, PIL's rounding), `ignore` drops it, a mask
+// whitens what it excludes; the result is resized to the model size.
+TEST(EzigenSubjectImage, AlphaAndMaskWhitenTheBackground) {
+  io::Image8 rgba{2, 1, 4, {10, 20, 30, 0, 10, 20, 30, 128}};
+  const auto white = pipeline::prepare_subject_image(rgba, 2, pipeline::SubjectAlpha::White);
+  const auto raw = pipeline::prepare_subject_image(rgba, 2, pipeline::SubjectAlpha::Ignore);
+  ASSERT_EQ(white.channels, 3);
+  ASSERT_EQ(white.width, 2);
+  // Row resized from 1 to 2 rows: both rows equal the source row.
+  EXPECT_EQ(std::vector<uint8_t>(white.pixels.begin(), white.pixels.begin() + 6),
+            (std::vector<uint8_t>{255, 255, 255, uint8_t((10 * 128 + 255 * 127 + 127) / 255),
+                                  uint8_t((20 * 128 + 255 * 127 + 127) / 255), uint8_t((30 * 128 + 255 * 127 + 127) / 255)}));
+  EXPECT_EQ(std::vector<uint8_t>(raw.pixels.begin(), raw.pixels.begin() + 6), (std::vector<uint8_t>{10, 20, 30, 10, 20, 30}));
+  const io::Image8 mask{2, 1, 3, {255, 255, 255, 0, 0, 0}};
+  const io::Image8 rgb{2, 1, 3, {10, 20, 30, 40, 50, 60}};
+  const auto masked = pipeline::prepare_subject_image(rgb, 2, pipeline::SubjectAlpha::White, &mask);
+  EXPECT_EQ(std::vector<uint8_t>(masked.pixels.begin(), masked.pixels.begin() + 6),
+            (std::vector<uint8_t>{10, 20, 30, 255, 255, 255}));
+}
+
 }  // namespace
 }  // namespace ezivk::test
