@@ -8,6 +8,17 @@
 
 namespace ezivk::io {
 
+Image8 to_rgb(const Image8& image) {
+  if (image.channels == 3) return image;
+  if (image.channels != 4 || image.pixels.size() != size_t(image.width) * size_t(image.height) * 4)
+    fail("to_rgb: expected an RGB or RGBA image, got " + std::to_string(image.channels) + " channels");
+  Image8 rgb{image.width, image.height, 3, {}};
+  rgb.pixels.reserve(size_t(image.width) * size_t(image.height) * 3);
+  for (size_t i = 0; i < size_t(image.width) * size_t(image.height); ++i)
+    rgb.pixels.insert(rgb.pixels.end(), image.pixels.begin() + ptrdiff_t(i * 4), image.pixels.begin() + ptrdiff_t(i * 4 + 3));
+  return rgb;
+}
+
 Image8 latent_image_to_rgb8(const float* chw, int c, int h, int w) {
   if (c != 3 && c != 4) fail("latent_image_to_rgb8: expected 3 or 4 channels, got " + std::to_string(c));
   if (h <= 0 || w <= 0) {

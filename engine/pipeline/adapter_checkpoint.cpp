@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <memory>
 
 #include "engine/io/safetensors.h"
-#include "engine/models/torch_checkpoint_source.h"
 #include "engine/models/weights.h"
 #include "engine/pipeline/ezigen_weights.h"
 #include "engine/util/error.h"
@@ -17,17 +15,6 @@ namespace ezivk::pipeline {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::unique_ptr<models::WeightSource> open_checkpoint(const fs::path& file, std::string& format) {
-  char sig[2] = {};
-  std::ifstream(file, std::ios::binary).read(sig, 2);
-  if (sig[0] == 'P' && sig[1] == 'K') {
-    format = "torch pickle";
-    return std::make_unique<models::TorchCheckpointSource>(file);
-  }
-  format = "safetensors";
-  return std::make_unique<models::SafetensorsSource>(std::vector<fs::path>{file});
-}
 
 // Execution order of a block name: down blocks, then mid, then up, each by its indices.
 std::tuple<int, int, int> order_key(const std::string& b) {
@@ -49,7 +36,7 @@ const char* kParts[] = {".adapter.to_q.weight", ".adapter.to_k.weight", ".adapte
 AdapterCheckpointSummary summarize_adapter_checkpoint(const fs::path& path) {
   AdapterCheckpointSummary s;
   s.file = resolve_adapter_file(path);
-  auto src = open_checkpoint(s.file, s.format);
+  auto src = open_weight_file(s.file, &s.format);
   const std::string f = s.file.string();
   const auto names = src->names();
   s.tensors = int64_t(names.size());
@@ -85,8 +72,7 @@ AdapterCheckpointSummary summarize_adapter_checkpoint(const fs::path& path) {
 
 AdapterCheckpointSummary extract_adapters(const fs::path& checkpoint, const fs::path& out, bool half) {
   auto s = summarize_adapter_checkpoint(checkpoint);
-  std::string format;
-  auto src = open_checkpoint(s.file, format);
+  auto src = open_weight_file(s.file);
   std::vector<io::StWriteTensor> tensors;
   auto add = [&](const std::string& name, bool half) {
     const auto shape = src->shape(name);

@@ -48,11 +48,7 @@ EditGeometry edit_geometry(int src_w, int src_h, int size, int multiple) {
 
 io::Image8 prepare_edit_source(const io::Image8& source, int size, int multiple, std::string* how) {
   const EditGeometry g = edit_geometry(source.width, source.height, size, multiple);
-  io::Image8 rgb{source.width, source.height, 3, {}};
-  rgb.pixels.reserve(size_t(source.width) * size_t(source.height) * 3);
-  for (size_t i = 0; i < size_t(source.width) * size_t(source.height); ++i)
-    for (int c = 0; c < 3; ++c) rgb.pixels.push_back(source.pixels[i * size_t(source.channels) + size_t(c)]);
-  const io::Image8 r = io::resize_bilinear(rgb, g.resized_w, g.resized_h);
+  const io::Image8 r = io::resize_bilinear(io::to_rgb(source), g.resized_w, g.resized_h);
   io::Image8 out{g.w, g.h, 3, {}};
   for (int y = 0; y < g.h; ++y) {
     const uint8_t* row = &r.pixels[(size_t(y + g.crop_y) * size_t(r.width) + size_t(g.crop_x)) * 3];

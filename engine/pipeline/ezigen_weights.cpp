@@ -27,15 +27,16 @@ fs::path resolve_adapter_file(const fs::path& path) {
   return path;
 }
 
-namespace {
-
-// By content, not name: a torch.save checkpoint is a ZIP ("PK"), anything else is read as safetensors.
-std::unique_ptr<models::WeightSource> open_source(const fs::path& file) {
+std::unique_ptr<models::WeightSource> open_weight_file(const fs::path& file, std::string* format) {
   char sig[2] = {};
   std::ifstream(file, std::ios::binary).read(sig, 2);
-  if (sig[0] == 'P' && sig[1] == 'K') return std::make_unique<models::TorchCheckpointSource>(file);
+  const bool zip = sig[0] == 'P' && sig[1] == 'K';
+  if (format) *format = zip ? "torch pickle" : "safetensors";
+  if (zip) return std::make_unique<models::TorchCheckpointSource>(file);
   return std::make_unique<models::SafetensorsSource>(std::vector<fs::path>{file});
 }
+
+namespace {
 
 bool same_values(models::WeightSource& a, models::WeightSource& b, const std::string& name,
                  const std::vector<int64_t>& shape) {
@@ -52,7 +53,7 @@ bool same_values(models::WeightSource& a, models::WeightSource& b, const std::st
 EzigenWeights load_ezigen_weights(StableDiffusion& sd, const fs::path& path) {
   EzigenWeights w;
   w.file = resolve_adapter_file(path);
-  w.source = open_source(w.file);
+  w.source = open_weight_file(w.file);
   models::WeightSource* st = w.source.get();
   // Adapters first: a checkpoint for another model fails before anything large is read.
   {

@@ -38,6 +38,10 @@ struct EzigenWeights {
 // file itself. A .zip is refused ("unzip it first"); Error naming the path otherwise.
 std::filesystem::path resolve_adapter_file(const std::filesystem::path& path);
 
+// The weights file as a source, by content rather than name: a torch.save checkpoint is a ZIP ("PK"), anything else
+// is read as safetensors. `format` (optional) receives "torch pickle" or "safetensors".
+std::unique_ptr<models::WeightSource> open_weight_file(const std::filesystem::path& file, std::string* format = nullptr);
+
 // Loads the adapters for sd's UNet (Error naming the tensor that is missing or misshapen).
 EzigenWeights load_ezigen_weights(StableDiffusion& sd, const std::filesystem::path& path);
 // Deterministic random adapters (benchmarks; learnable weights 1).

@@ -203,14 +203,8 @@ int generate_ezigen(const GenerateCommon& c, const EzigenOptions& ez) {
   }
   if (start) {
     const int64_t w = c.p.width ? c.p.width : size, h = c.p.height ? c.p.height : size;
-    io::Image8 rgb = *start;
-    if (rgb.channels == 4) {  // a saved round is RGB; drop an alpha channel as the reference's convert("RGB") does
-      io::Image8 t{rgb.width, rgb.height, 3, {}};
-      for (size_t k = 0; k < size_t(rgb.width) * size_t(rgb.height); ++k)
-        for (int ch = 0; ch < 3; ++ch) t.pixels.push_back(rgb.pixels[k * 4 + size_t(ch)]);
-      rgb = t;
-    }
-    p.start_image = io::resize_bilinear(rgb, int(w), int(h));
+    // A saved round is RGB; an alpha channel is dropped as the reference's convert("RGB") does.
+    p.start_image = io::resize_bilinear(io::to_rgb(*start), int(w), int(h));
   }
 
   nlohmann::json params = {{"model", c.model},
