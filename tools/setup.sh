@@ -7,8 +7,9 @@
 # - Mesa 26's lavapipe (VK_KHR_cooperative_matrix), trixie's Vulkan loader and validation layer, from
 #   trixie-backports into a second private prefix (.deps/mesa); ezivk's programs run on it when the machine
 #   has no better Vulkan driver (EZIVK_SYSTEM_VULKAN=1 keeps the system driver).
-# Options: --with-python also installs python3-torch and numpy, which only the fixture tools that regenerate
-# golden tensors need (a large download; the engine and its tests never use Python). --no-python is the default.
+# Options: --with-python also installs python3-torch, numpy, PIL and the emoji font, which only the fixture and
+# training tools (tools/fixtures, tools/train) need (a large download; the engine and its tests never use Python).
+# --no-python is the default.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,7 +48,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates xz-utils
       libvulkan-dev libvulkan1 vulkan-tools vulkan-validationlayers
       libglfw3-dev libimgui-dev libglm-dev libstb-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev xvfb x11-apps libicu-dev libpng-dev)
-[ "$want_python" = 1 ] && pkgs+=(python3 python3-numpy python3-torch python3-pil libopenblas0-pthread)
+[ "$want_python" = 1 ] && pkgs+=(python3 python3-numpy python3-torch python3-pil libopenblas0-pthread fonts-noto-color-emoji)
 
 missing=()
 for p in "${pkgs[@]}"; do
