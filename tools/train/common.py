@@ -26,7 +26,7 @@ ref.group_norm = lambda x, w, b, groups, eps: F.group_norm(x, groups, w, b, eps)
 ref.layer_norm = lambda x, w, b, eps: F.layer_norm(x, (x.shape[-1],), w, b, eps)
 ref.silu = F.silu
 
-DEMO = ROOT / "models" / "demo"
+DEMO = Path(os.environ.get("EZIVK_DEMO_DIR", ROOT / "models" / "demo"))
 
 
 def work_dir(stage):
@@ -140,3 +140,7 @@ def images_to_tensor(batch_u8):
     import numpy as np
     a = torch.from_numpy(np.stack(batch_u8)).permute(0, 3, 1, 2).float()
     return a / 127.5 - 1.0
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
