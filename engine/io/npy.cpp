@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -386,8 +387,7 @@ NpyArray read_npy(const std::filesystem::path& path) {
   return a;
 }
 
-void write_npy(const std::filesystem::path& path, const NpyArray& a) {
-  const std::string p = path.string();
+void write_npy(std::ostream& f, const NpyArray& a, const std::string& p) {
   std::string why;
   const auto d = parse_descr(a.dtype, why);
   if (!d) fail(p + ": dtype '" + a.dtype + "' " + why);
@@ -412,7 +412,7 @@ void write_npy(const std::filesystem::path& path, const NpyArray& a) {
   const bool v2 = h.size() > 0xffff;  // only for absurdly many dimensions
   if (v2) h = padded(12);
 
-  write_file_atomically(path, [&](std::ostream& f) {
+  {
     f.write(kMagic, 6);
     const char ver[2] = {char(v2 ? 2 : 1), 0};
     f.write(ver, 2);
@@ -420,7 +420,14 @@ void write_npy(const std::filesystem::path& path, const NpyArray& a) {
     for (int i = 0; i < (v2 ? 4 : 2); ++i) f.put(char((len >> (8 * i)) & 0xffu));
     f.write(h.data(), std::streamsize(h.size()));
     f.write(reinterpret_cast<const char*>(a.data.data()), std::streamsize(a.data.size()));
-  });
+  }
+}
+
+void write_npy(const std::filesystem::path& path, const NpyArray& a) {
+  std::ostringstream probe;  // validates before anything is created
+  write_npy(probe, a, path.string());
+  const std::string bytes = std::move(probe).str();
+  write_file_atomically(path, [&](std::ostream& f) { f.write(bytes.data(), std::streamsize(bytes.size())); });
 }
 
 void write_npy_f32(const std::filesystem::path& path, const std::vector<int64_t>& shape, const float* values) {

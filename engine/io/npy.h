@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct NpyArray {
 NpyArray read_npy(const std::filesystem::path& path);
 // Writes to a temporary name, then renames.
 void write_npy(const std::filesystem::path& path, const NpyArray& a);
+// The same bytes to a stream (for io::OutputSet); `name` labels errors.
+void write_npy(std::ostream& out, const NpyArray& a, const std::string& name);
 void write_npy_f32(const std::filesystem::path& path, const std::vector<int64_t>& shape, const float* values);
 
 }  // namespace ezivk::io

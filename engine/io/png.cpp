@@ -249,8 +249,7 @@ std::string keyword_latin1(const std::string& name, const std::string& key) {
 
 }  // namespace
 
-void write_png(const std::filesystem::path& path, const Image8& image, const PngText& text) {
-  const std::string p = path.string();
+std::vector<uint8_t> encode_png(const Image8& image, const PngText& text, const std::string& p) {
   if (image.channels != 3 && image.channels != 4) {
     fail(p + ": an image to write must have 3 or 4 channels, got " + std::to_string(image.channels));
   }
@@ -306,8 +305,13 @@ void write_png(const std::filesystem::path& path, const Image8& image, const Png
     fail(p + ": encoding the PNG failed (libpng: " + w.sink_.message + ")");
   }
 
+  return std::vector<uint8_t>(w.out_.data, w.out_.data + w.out_.size);
+}
+
+void write_png(const std::filesystem::path& path, const Image8& image, const PngText& text) {
+  const std::vector<uint8_t> bytes = encode_png(image, text, path.string());
   write_file_atomically(path, [&](std::ostream& f) {
-    f.write(reinterpret_cast<const char*>(w.out_.data), std::streamsize(w.out_.size));
+    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
   });
 }
 

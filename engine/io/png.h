@@ -20,6 +20,8 @@ using PngText = std::vector<std::pair<std::string, std::string>>;
 
 // 8-bit RGB or RGBA; text chunks go before the image data. Written to a temporary name, then renamed.
 void write_png(const std::filesystem::path& path, const Image8& image, const PngText& text = {});
+// The PNG file's bytes; `name` labels errors (the path it is meant for).
+std::vector<uint8_t> encode_png(const Image8& image, const PngText& text, const std::string& name);
 
 // Any valid PNG up to 8192 x 8192, converted to 8-bit RGB (no alpha in the file) or RGBA (alpha channel or
 // tRNS): grey is replicated, palettes expanded, 16-bit samples scaled by rounding v / 257. Sample values

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -145,6 +146,30 @@ TEST_F(ForwardCli, RandomInputsAreWrittenAndReproduceTheOutput) {
   run_cli(cli::forward, {"unet", "--model", model(), "--precision", "fp32", "--seed", "8", "--batch", "2", "--size",
                          "16x24", "--timestep", "250", "--out", other.string()});
   EXPECT_NE(io::read_npy(other).data, io::read_npy(out).data);
+}
+
+// Drawn inputs (OUT.sample.npy ...) go out with the output: a run that fails on a later input, or whose --out is a
+// folder, leaves none of them behind and keeps older ones.
+TEST_F(ForwardCli, DrawnInputsAreWrittenOnlyWithTheOutput) {
+  const ScratchDir tmp("forward_side_inputs");
+  const fs::path out = tmp.path() / "o.npy", sample = tmp.path() / "o.sample.npy";
+  // The sample is drawn, then the context file turns out to be missing.
+  const std::string e = cli_error<Error>(cli::forward, {"unet", "--model", model(), "--context",
+                                                        (tmp.path() / "nope.npy").string(), "--out", out.string()});
+  EXPECT_TRUE(contains(e, "nope.npy")) << e;
+  EXPECT_FALSE(fs::exists(sample));
+  EXPECT_FALSE(fs::exists(out));
+  { std::ofstream(sample) << "older"; }
+  fs::create_directory(tmp.path() / "d.npy");
+  EXPECT_TRUE(contains(cli_error<Error>(cli::forward, {"unet", "--model", model(), "--out",
+                                                       (tmp.path() / "d.npy").string()}),
+                       "is a directory"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "d.sample.npy"));
+  EXPECT_TRUE(contains(cli_error<Error>(cli::forward, {"unet", "--model", model(), "--context",
+                                                       (tmp.path() / "nope.npy").string(), "--out", out.string()}),
+                       "nope.npy"));
+  std::ifstream f(sample);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(f), {}), "older");
 }
 
 TEST(ForwardCliArgs, BadArgumentsAreUsageErrors) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -102,6 +103,50 @@ TEST_F(GenerateCli, BadArgumentsFailBeforeWriting) {
   EXPECT_TRUE(contains(cli_error<Error>(cli::generate, with({"--scheduler-set", "no_such_key=1"})), "no_such_key"));
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::generate, with({"--negative", "bad \xff byte"})), "--negative"));
   EXPECT_FALSE(fs::exists(out));
+}
+
+// Every output path is checked before any work, and a run writes all of its outputs or none: an unwritable
+// --json no longer costs the PNG it would have replaced, --out and --json cannot be the same file, a batch whose
+// later path fails writes none, and /dev/null or a FIFO is never replaced by a regular file.
+TEST_F(GenerateCli, OutputsAreCheckedBeforeTheRunAndWrittenTogether) {
+  const ScratchDir tmp("generate_outputs");
+  const fs::path png = tmp.path() / "x.png";
+  { std::ofstream(png) << "old image"; }
+  auto old_png = [&] {
+    std::ifstream f(png);
+    return std::string(std::istreambuf_iterator<char>(f), {}) == "old image";
+  };
+  const std::vector<std::string> base = {"--model", model(), "--prompt", "p", "--steps", "1", "--seed", "1",
+                                         "--size", "16x16", "--out", png.string()};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  fs::create_directory(tmp.path() / "dir");
+  EXPECT_TRUE(contains(cli_error<Error>(cli::generate, with({"--json", (tmp.path() / "dir").string()})),
+                       "is a directory"));
+  EXPECT_TRUE(contains(cli_error<Error>(cli::generate, with({"--json", "/proc/ezivk.json"})), "cannot create files"));
+  EXPECT_TRUE(contains(cli_error<Error>(cli::generate, with({"--json", png.string()})), "same file as --out"));
+  EXPECT_TRUE(contains(cli_error<Error>(cli::generate, with({"--json", "/dev/null"})), "device node"));
+  EXPECT_TRUE(old_png());
+  // A batch whose second image path is a folder: the first is not written either.
+  fs::create_directory(tmp.path() / "b-1.png");
+  EXPECT_TRUE(contains(cli_error<Error>(cli::generate, {"--model", model(), "--prompt", "p", "--steps", "1", "--batch",
+                                                        "2", "--size", "16x16", "--out", (tmp.path() / "b.png").string()}),
+                       "b-1.png"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "b-0.png"));
+  struct stat st {};
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  // And a good run writes both, leaving no temporaries.
+  const fs::path json = tmp.path() / "x.json";
+  run_cli(cli::generate, with({"--json", json.string()}));
+  EXPECT_FALSE(old_png());
+  EXPECT_TRUE(fs::exists(json));
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path())) ++n;
+  EXPECT_EQ(n, 4u);  // x.png, x.json, dir, b-1.png
 }
 
 // Ctrl-C (a real SIGINT through the command's handler) stops after the current step: Cancelled, nothing written,

@@ -11,6 +11,7 @@
 #include "engine/gpu/memory.h"
 #include "engine/pipeline/adapter_checkpoint.h"
 #include "tools/ezivk/cli_args.h"
+#include "engine/io/atomic_file.h"
 #include "tools/ezivk/commands.h"
 
 namespace ezivk::cli {
@@ -65,6 +66,7 @@ int adapter(const std::vector<std::string>& args) {
   if (pos.size() != 2) throw UsageError("expected CHECKPOINT and OUT.safetensors\n" + std::string(kUsage));
   if (std::filesystem::path(pos[1]).extension() != ".safetensors")
     throw UsageError("OUT must name a .safetensors file, got '" + pos[1] + "'");
+  io::check_output_path(pos[1], "OUT");  // before the (multi-gigabyte) checkpoint is read
   const auto s = pipeline::extract_adapters(pos[0], pos[1], half);
   std::printf("wrote %s: %zu adapters, %llu parameters, %s\n", pos[1].c_str(), s.blocks.size(),
               (unsigned long long)s.adapter_parameters,

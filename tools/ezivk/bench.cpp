@@ -15,6 +15,7 @@
 #include "tools/ezivk/bench_ops.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
+#include "tools/ezivk/report_files.h"
 
 namespace ezivk::cli {
 namespace {
@@ -96,6 +97,7 @@ int bench(const std::vector<std::string>& args) {
     return 0;
   }
   Options o = parse(args);
+  ReportFiles files(o.out);
 
   gpu::ContextOptions co;
   co.validation = env_validation();
@@ -114,11 +116,7 @@ int bench(const std::vector<std::string>& args) {
   });
   const std::string text = format_report(report);
   std::printf("\n%s", report.summary.c_str());
-  // Write to a temporary name first so an interrupted run leaves no half-written table.
-  for (const auto& [path, body] : {std::pair{o.out, text}, std::pair{o.out + ".json", report_json(report).dump(2) + "\n"}}) {
-    io::write_file_atomically(path, [&](std::ostream& f) { f << body; });
-  }
-  std::printf("wrote %s and %s.json\n", o.out.c_str(), o.out.c_str());
+  files.write(text, report_json(report).dump(2) + "\n");
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "engine/util/error.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
+#include "tools/ezivk/report_files.h"
 #include "tools/ezivk/progress.h"
 
 namespace ezivk::cli {
@@ -80,6 +81,7 @@ int bench_ezigen(const std::vector<std::string>& args) {
 
   gpu::ContextOptions co;
   co.validation = env_validation();
+  ReportFiles files(out);
   gpu::Context ctx(co);
   const bool cpu = ctx.caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (steps == 0) steps = cpu ? 10 : 50;
@@ -180,9 +182,7 @@ int bench_ezigen(const std::vector<std::string>& args) {
                             {"activation_bytes", r.activation_bytes},
                             {"state_bytes", r.state_bytes},
                             {"peak_bytes", peak}};
-  for (const auto& [path, body] : {std::pair{out, table}, std::pair{out + ".json", j.dump(2) + "\n"}})
-    io::write_file_atomically(path, [&](std::ostream& f) { f << body; });
-  std::printf("wrote %s and %s.json\n", out.c_str(), out.c_str());
+  files.write(table, j.dump(2) + "\n");
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "engine/pipeline/text_to_image.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
+#include "tools/ezivk/report_files.h"
 #include "tools/ezivk/progress.h"
 
 namespace ezivk::cli {
@@ -78,6 +79,7 @@ int bench_generate(const std::vector<std::string>& args) {
 
   gpu::ContextOptions co;
   co.validation = env_validation();
+  ReportFiles files(out);
   gpu::Context ctx(co);
   const bool cpu = ctx.caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (width == 0) width = height = cpu ? 256 : 512;
@@ -160,9 +162,7 @@ int bench_generate(const std::vector<std::string>& args) {
   std::fputs(table.c_str(), stdout);
   const nlohmann::json j = {{"model", sd->source}, {"device", ctx.caps().name}, {"precision", ops::dtype_name(sd->dtype)},
                             {"width", width}, {"height", height}, {"guidance", guidance}, {"load_s", load_s}, {"runs", runs}};
-  for (const auto& [path, body] : {std::pair{out, table}, std::pair{out + ".json", j.dump(2) + "\n"}})
-    io::write_file_atomically(path, [&](std::ostream& f) { f << body; });
-  std::printf("wrote %s and %s.json\n", out.c_str(), out.c_str());
+  files.write(table, j.dump(2) + "\n");
   return 0;
 }
 

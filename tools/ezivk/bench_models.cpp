@@ -26,6 +26,7 @@
 #include "engine/util/torch_randn.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
+#include "tools/ezivk/report_files.h"
 #include "tools/ezivk/model_flops.h"
 
 namespace ezivk::cli {
@@ -245,10 +246,6 @@ nlohmann::json row_json(const Row& r) {
   return j;
 }
 
-void write_file(const std::string& path, const std::string& body) {
-  io::write_file_atomically(path, [&](std::ostream& f) { f << body; });
-}
-
 }  // namespace
 
 int bench_models(const std::vector<std::string>& args) {
@@ -257,6 +254,7 @@ int bench_models(const std::vector<std::string>& args) {
     return 0;
   }
   const Options o = parse(args);
+  ReportFiles files(o.out);
 
   gpu::ContextOptions co;
   co.validation = env_validation();
@@ -413,9 +411,7 @@ int bench_models(const std::vector<std::string>& args) {
     j["height"] = height;
   }
   for (const auto& r : rows) j["rows"].push_back(row_json(r));
-  write_file(o.out, header + table + notes);
-  write_file(o.out + ".json", j.dump(2) + "\n");
-  std::printf("wrote %s and %s.json\n", o.out.c_str(), o.out.c_str());
+  files.write(header + table + notes, j.dump(2) + "\n");
   return 0;
 }
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gpu/context.h"
-#include "engine/io/atomic_file.h"
+#include "engine/io/output_set.h"
 #include "engine/io/image_file.h"
 #include "engine/io/png.h"
 #include "engine/pipeline/ezigen_edit.h"
@@ -82,9 +82,17 @@ int edit(const std::vector<std::string>& args) {
                                 {"--image", &image}, {"--mask", &mask}, {"--json", &json}})
     expect_utf8(*v, name);
   if (fs::path(out).extension() != ".png") throw UsageError("--out must name a .png file, got '" + out + "'");
-  for (const std::string& f : {out, json})
-    if (!f.empty() && !fs::path(f).parent_path().empty() && !fs::is_directory(fs::path(f).parent_path()))
-      throw UsageError("the folder of '" + f + "' does not exist");
+  auto round_path = [&](int round) {
+    const fs::path o(out);
+    return (o.parent_path() / (o.stem().string() + "-round" + std::to_string(round) + ".png")).string();
+  };
+  // Outputs are checked before anything is read or loaded; the image and the report appear together at the end.
+  io::OutputSet outputs;
+  outputs.add(out, "--out");
+  if (!json.empty()) outputs.add(json, "--json");
+  if (ez.save_rounds)
+    for (int rd = 1; rd <= (ez.rounds ? *ez.rounds : ez.max_rounds.value_or(9)); ++rd)
+      outputs.reserve(round_path(rd), "--save-rounds image");
 
   // Every input is read before a model is loaded.
   const io::Image8 scene = io::read_image(image), mask_img = io::read_image(mask);
@@ -153,10 +161,12 @@ int edit(const std::vector<std::string>& args) {
   else params["max_rounds"] = p.rounds.max_rounds;
 
   std::vector<std::string> files;
+  auto text = [&] {
+    return io::PngText{{"Software", "ezivk"}, {"parameters", params.dump()}, {"prompt", prompt},
+                       {"seed", std::to_string(seed)}};
+  };
   auto write = [&](const std::string& path, const io::Image8& img) {
-    io::PngText text = {{"Software", "ezivk"}, {"parameters", params.dump()}, {"prompt", prompt},
-                        {"seed", std::to_string(seed)}};
-    io::write_png(path, img, text);
+    io::write_png(path, img, text());
     files.push_back(path);
     progress.line("saved " + path);
   };
@@ -179,10 +189,7 @@ int edit(const std::vector<std::string>& args) {
       total = st->round_steps * st->max_rounds;
     } else if (auto* d = std::get_if<pipeline::RoundDone>(&e)) {
       progress.line("round " + std::to_string(d->round) + (d->stop ? " (last: " + d->reason + ")" : ""));
-      if (ez.save_rounds) {
-        const fs::path o(out);
-        write((o.parent_path() / (o.stem().string() + "-round" + std::to_string(d->round) + ".png")).string(), *d->image);
-      }
+      if (ez.save_rounds) write(round_path(d->round), *d->image);
       if (d->stop) total = done;
     } else if (std::holds_alternative<pipeline::Failed>(e) || std::holds_alternative<pipeline::CancelledEvent>(e)) {
       progress.finish();
@@ -191,7 +198,13 @@ int edit(const std::vector<std::string>& args) {
   progress.finish();
   fail_on_validation_messages(ctx);
   params["rounds_done"] = r.rounds.size();
-  write(out, r.image);
+  {
+    const auto bytes = io::encode_png(r.image, text(), out);
+    outputs.stage(out, [&](std::ostream& fo) {
+      fo.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    });
+    files.push_back(out);
+  }
   if (!json.empty()) {
     nlohmann::json rounds = nlohmann::json::array();
     for (auto& rd : r.rounds)
@@ -210,9 +223,10 @@ int edit(const std::vector<std::string>& args) {
                                                  {"subject_bytes", r.bank_bytes},
                                                  {"activation_bytes", r.activation_bytes},
                                                  {"state_bytes", r.state_bytes}}}};
-    io::write_file_atomically(json, [&](std::ostream& fo) { fo << j.dump(2) << "\n"; });
+    outputs.stage(json, [&](std::ostream& fo) { fo << j.dump(2) << "\n"; });
     files.push_back(json);
   }
+  outputs.commit();
   for (auto& fl : files) std::printf("wrote %s\n", fl.c_str());
   return 0;
 }

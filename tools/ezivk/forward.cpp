@@ -18,6 +18,7 @@
 #include "engine/gpu/context.h"
 #include "engine/util/error.h"
 #include "engine/io/npy.h"
+#include "engine/io/output_set.h"
 #include "engine/models/autoencoder_kl.h"
 #include "engine/models/clip_text_model.h"
 #include "engine/models/clip_tokenizer.h"
@@ -128,6 +129,26 @@ Options parse(const std::vector<std::string>& args) {
   return o;
 }
 
+// The output path with ".npy" replaced by ".<name>.npy": where a drawn input is written.
+std::string forward_side_path(const Options& o, const std::string& name) {
+  std::string base = o.out;
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".npy") == 0) base.resize(base.size() - 4);
+  return base + "." + name + ".npy";
+}
+
+// The inputs this run will draw (and write next to the output) because their option is missing.
+std::vector<std::string> drawn_inputs(const Options& o) {
+  if (o.what == "unet") {
+    std::vector<std::string> v;
+    if (!o.sample) v.push_back("sample");
+    if (!o.context) v.push_back("context");
+    return v;
+  }
+  if (o.what == "text") return o.ids || o.prompt ? std::vector<std::string>{} : std::vector<std::string>{"ids"};
+  if (o.what == "vae-encode") return o.image ? std::vector<std::string>{} : std::vector<std::string>{"image"};
+  return o.latent ? std::vector<std::string>{} : std::vector<std::string>{"latent"};
+}
+
 // A float input: from a .npy file, or drawn and written next to the output.
 struct HostInput {
   std::vector<int64_t> shape;
@@ -144,13 +165,13 @@ HostInput read_input(const std::string& path, const std::string& option) {
 
 class Run {
  public:
-  Run(const Options& o, gpu::Context& ctx) : o_(o), ctx_(ctx), gen_(o.seed) {}
+  Run(const Options& o, gpu::Context& ctx, io::OutputSet& outputs) : o_(o), ctx_(ctx), outputs_(outputs), gen_(o.seed) {}
 
-  // The output path with ".npy" replaced by ".<name>.npy".
-  std::string side_path(const std::string& name) const {
-    std::string base = o_.out;
-    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".npy") == 0) base.resize(base.size() - 4);
-    return base + "." + name + ".npy";
+  std::string side_path(const std::string& name) const { return forward_side_path(o_, name); }
+  // A generated input goes out with the output, never before it: a failed run leaves no side files behind.
+  void stage(const std::string& path, const io::NpyArray& a) {
+    outputs_.stage(path, [&](std::ostream& f) { io::write_npy(f, a, path); });
+    written_.push_back(path);
   }
 
   // `option`'s file when given; else randn (seeded; the generator continues across inputs) of `shape`.
@@ -167,11 +188,12 @@ class Run {
     if (clamp_unit)
       for (auto& v : in.values) v = std::clamp(v, -1.f, 1.f);
     const std::string path = side_path(name);
-    io::write_npy_f32(path, in.shape, in.values.data());
-    std::printf("%-9s %s torch.randn(generator=manual_seed(%llu))%s, written to %s\n", (name + ":").c_str(),
-                ops::shape_string(shape).c_str(), (unsigned long long)o_.seed, clamp_unit ? ".clamp(-1, 1)" : "",
-                path.c_str());
-    written_.push_back(path);
+    io::NpyArray a{"<f4", in.shape, std::vector<std::byte>(in.values.size() * 4)};
+    std::memcpy(a.data.data(), in.values.data(), a.data.size());
+    stage(path, a);
+    std::printf("%-9s %s torch.randn(generator=manual_seed(%llu))%s, written with the output to %s\n",
+                (name + ":").c_str(), ops::shape_string(shape).c_str(), (unsigned long long)o_.seed,
+                clamp_unit ? ".clamp(-1, 1)" : "", path.c_str());
     return in;
   }
 
@@ -196,6 +218,7 @@ class Run {
  private:
   const Options& o_;
   gpu::Context& ctx_;
+  io::OutputSet& outputs_;
   TorchGenerator gen_;
   std::deque<gpu::Arena> arenas_;  // one per input; a deque never moves them
   std::vector<std::string> written_;
@@ -287,9 +310,8 @@ Tensor forward_text(const Options& o, const models::ModelFolder& folder, gpu::Co
     io::NpyArray a{"<i8", shape, std::vector<std::byte>(ids.size() * 8)};
     std::memcpy(a.data.data(), ids.data(), a.data.size());
     const std::string path = run.side_path("ids");
-    io::write_npy(path, a);
-    run.written().push_back(path);
-    std::printf("%-9s %s uniform over the vocabulary (std::mt19937_64 seed %llu), written to %s\n", "ids:",
+    run.stage(path, a);
+    std::printf("%-9s %s uniform over the vocabulary (std::mt19937_64 seed %llu), written with the output to %s\n", "ids:",
                 ops::shape_string(shape).c_str(), (unsigned long long)run.seed(), path.c_str());
   }
   std::vector<uint32_t> u(ids.size());
@@ -348,6 +370,11 @@ int forward(const std::vector<std::string>& args) {
   }
   if (args.empty()) throw UsageError(std::string("missing component\n") + kUsage);
   const Options o = parse(args);
+  // The output and every input this run draws are checked (and kept distinct) before any work; they are written
+  // together at the end.
+  io::OutputSet outputs;
+  outputs.add(o.out, "--out");
+  for (const auto& name : drawn_inputs(o)) outputs.add(forward_side_path(o, name), "the drawn " + name + " input");
 
   const models::ModelFolder folder(o.model, o.variant);
   gpu::ContextOptions co;
@@ -371,7 +398,7 @@ int forward(const std::vector<std::string>& args) {
     before = npy_files(o.dump);
   }
 
-  Run run(o, ctx);
+  Run run(o, ctx, outputs);
   models::GraphRunner runner(ctx, "forward " + o.what);
   const auto t0 = std::chrono::steady_clock::now();
   const Tensor out = o.what == "unet"   ? forward_unet(o, folder, ctx, dtype, run, runner, dump ? &*dump : nullptr)
@@ -381,7 +408,12 @@ int forward(const std::vector<std::string>& args) {
   const std::vector<float> y = models::download_floats(ctx, out);
   fail_on_validation_messages(ctx);
 
-  io::write_npy_f32(o.out, out.shape, y.data());
+  {
+    io::NpyArray a{"<f4", out.shape, std::vector<std::byte>(y.size() * 4)};
+    std::memcpy(a.data.data(), y.data(), a.data.size());
+    outputs.stage(o.out, [&](std::ostream& f) { io::write_npy(f, a, o.out); });
+    outputs.commit();
+  }
   double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
   for (float v : y) {
     sum += v;

@@ -11,7 +11,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/util/error.h"
-#include "engine/io/atomic_file.h"
+#include "engine/io/output_set.h"
 #include "engine/io/png.h"
 #include "engine/pipeline/text_to_image.h"
 #include "engine/sched/scheduler_config.h"
@@ -122,10 +122,10 @@ int generate(const std::vector<std::string>& args) {
     return generate_ezigen(c, o.ez);
   }
   if (o.ez.any_given) throw UsageError("EZIGen options need --subject IMG");
-  // Fail on unwritable outputs before minutes of work.
-  for (const std::string& f : {o.out, o.json})
-    if (!f.empty() && !fs::path(f).parent_path().empty() && !fs::is_directory(fs::path(f).parent_path()))
-      throw UsageError("the folder of '" + f + "' does not exist");
+  // Every output is checked before minutes of work, and all of them appear together at the end or none does.
+  io::OutputSet outputs;
+  for (int b = 0; b < o.p.batch; ++b) outputs.add(output_path(o.out, b, o.p.batch), "--out");
+  if (!o.json.empty()) outputs.add(o.json, "--json");
 
   gpu::ContextOptions co;
   co.validation = env_validation();
@@ -175,9 +175,9 @@ int generate(const std::vector<std::string>& args) {
     io::PngText text = {{"Software", "ezivk"}, {"parameters", params.dump()}};
     for (auto& [k, v] : params.items()) text.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
     if (o.p.batch > 1) text.emplace_back("batch_index", std::to_string(b));
-    io::write_png(path, result.images[size_t(b)], text);
+    const auto bytes = io::encode_png(result.images[size_t(b)], text, path);
+    outputs.stage(path, [&](std::ostream& f) { f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())); });
     files.push_back(path);
-    std::printf("wrote %s\n", path.c_str());
   }
   if (!o.json.empty()) {
     double steps_total = 0;
@@ -201,11 +201,13 @@ int generate(const std::vector<std::string>& args) {
                                            {"activation_bytes", result.activation_bytes},
                                            {"state_bytes", result.state_bytes},
                                            {"total_bytes", result.weight_bytes + result.activation_bytes + result.state_bytes}}}};
-    io::write_file_atomically(o.json, [&](std::ostream& f) {
+    outputs.stage(o.json, [&](std::ostream& f) {
       f << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     });
-    std::printf("wrote %s\n", o.json.c_str());
+    files.push_back(o.json);
   }
+  outputs.commit();
+  for (const auto& f : files) std::printf("wrote %s\n", f.c_str());
   return 0;
 }
 

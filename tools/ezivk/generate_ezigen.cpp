@@ -13,6 +13,7 @@
 #include "engine/gpu/context.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/image_file.h"
+#include "engine/io/output_set.h"
 #include "engine/io/png.h"
 #include "engine/io/resize.h"
 #include "engine/pipeline/ezigen.h"
@@ -132,9 +133,18 @@ io::PngText png_text(const nlohmann::json& params, const std::string& what) {
 }  // namespace
 
 int generate_ezigen(const GenerateCommon& c, const EzigenOptions& ez) {
-  for (const std::string& f : {c.out, c.json})
-    if (!f.empty() && !fs::path(f).parent_path().empty() && !fs::is_directory(fs::path(f).parent_path()))
-      throw UsageError("the folder of '" + f + "' does not exist");
+  // Outputs are checked before anything is loaded: the final image (and the text-only baseline) and the report
+  // appear together at the end; saved rounds go out one by one as they finish, each atomically.
+  io::OutputSet outputs;
+  outputs.add(c.out, "--out");
+  if (ez.baseline) outputs.add(sibling(c.out, "text"), "--baseline image");
+  if (!c.json.empty()) outputs.add(c.json, "--json");
+  if (ez.save_rounds) {
+    outputs.reserve(sibling(c.out, "sketch"), "--save-rounds image");
+    outputs.reserve(sibling(c.out, "first"), "--save-rounds image");
+    const int most = ez.rounds ? *ez.rounds : ez.max_rounds.value_or(9);
+    for (int r = 1; r <= most; ++r) outputs.reserve(sibling(c.out, "round" + std::to_string(r)), "--save-rounds image");
+  }
 
   // Inputs first: a subject that is not an image fails before any model is loaded.
   std::vector<io::Image8> raw, masks;
@@ -243,6 +253,13 @@ int generate_ezigen(const GenerateCommon& c, const EzigenOptions& ez) {
     files.push_back(path);
     progress.line("saved " + path);
   };
+  auto stage = [&](const std::string& path, const io::Image8& img, const std::string& what) {
+    const auto bytes = io::encode_png(img, png_text(params, what), path);
+    outputs.stage(path, [&](std::ostream& f) {
+      f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    });
+    files.push_back(path);
+  };
 
   std::optional<pipeline::ClipImageEmbedder> clip;
   if (!ez.clip_model.empty()) {
@@ -303,8 +320,8 @@ int generate_ezigen(const GenerateCommon& c, const EzigenOptions& ez) {
 
   params["size"] = std::to_string(result.width) + "x" + std::to_string(result.height);
   params["rounds_done"] = result.rounds.size();
-  if (result.baseline) write(sibling(c.out, "text"), *result.baseline, "text only (baseline)");
-  write(c.out, result.image, "final");
+  if (result.baseline) stage(sibling(c.out, "text"), *result.baseline, "text only (baseline)");
+  stage(c.out, result.image, "final");
   if (!c.json.empty()) {
     nlohmann::json rounds = nlohmann::json::array();
     double rounds_s = 0;
@@ -338,11 +355,12 @@ int generate_ezigen(const GenerateCommon& c, const EzigenOptions& ez) {
                            {"state_bytes", result.state_bytes},
                            {"total_bytes", result.weight_bytes + result.adapter_bytes + result.bank_bytes +
                                                result.activation_bytes + result.state_bytes}}}};
-    io::write_file_atomically(c.json, [&](std::ostream& f) {
+    outputs.stage(c.json, [&](std::ostream& f) {
       f << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     });
-    std::printf("wrote %s\n", c.json.c_str());
+    files.push_back(c.json);
   }
+  outputs.commit();
   for (auto& f : files) std::printf("wrote %s\n", f.c_str());
   return 0;
 }
