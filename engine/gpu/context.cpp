@@ -360,6 +360,25 @@ void Context::load_pipeline_cache() {
   const std::string dir = cache_dir_ = cache_dir_for(opt_.cache_dir);
   std::vector<char> data;
   if (!dir.empty()) {
+    // A folder the user named (the option or EZIVK_CACHE_DIR) must be usable: silently ignoring it would hide a
+    // typo behind slower starts. The default folder may be unusable (a read-only home): then there is no cache.
+    const bool named = !opt_.cache_dir.empty() || std::getenv("EZIVK_CACHE_DIR");
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::string probe = dir + "/.probe" + std::to_string(reinterpret_cast<uintptr_t>(this));
+    bool usable = std::filesystem::is_directory(dir, ec);
+    if (usable) {
+      std::ofstream f(probe);
+      usable = bool(f);
+    }
+    std::filesystem::remove(probe, ec);
+    if (!usable) {
+      if (named)
+        throw Error("EZIVK_CACHE_DIR / cache folder '" + dir +
+                    "' is not a folder ezivk can create files in; name a writable folder, or '-' for no cache");
+      cache_dir_.clear();
+      return load_empty_pipeline_cache();
+    }
     char uuid[2 * VK_UUID_SIZE + 1];
     for (uint32_t i = 0; i < VK_UUID_SIZE; ++i) std::snprintf(uuid + 2 * i, 3, "%02x", caps_.pipeline_cache_uuid[i]);
     cache_path_ = dir + "/pipelines-" + uuid + ".bin";
@@ -369,6 +388,12 @@ void Context::load_pipeline_cache() {
     if (data.size() < 16 + VK_UUID_SIZE || std::memcmp(data.data() + 16, caps_.pipeline_cache_uuid, VK_UUID_SIZE) != 0)
       data.clear();
   }
+  create_pipeline_cache(data);
+}
+
+void Context::load_empty_pipeline_cache() { create_pipeline_cache({}); }
+
+void Context::create_pipeline_cache(const std::vector<char>& data) {
   VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
   ci.initialDataSize = data.size();
   ci.pInitialData = data.empty() ? nullptr : data.data();

@@ -117,6 +117,8 @@ class Context {
   void pick_device();
   void create_device();
   void load_pipeline_cache();
+  void load_empty_pipeline_cache();
+  void create_pipeline_cache(const std::vector<char>& data);
 
   ContextOptions opt_;
   Handle<VkInstance> instance_;

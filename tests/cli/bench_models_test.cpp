@@ -98,6 +98,10 @@ TEST(BenchModelsCliArgs, BadArgumentsAreUsageErrors) {
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::bench, {"text", "--size", "64x64"}), "--size"));
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::bench, {"unet", "--encode"}), "--encode"));
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::bench, {"clip"}), "clip"));
+  // A filter that matches nothing is an error listing what labels look like, not an empty report.
+  EXPECT_TRUE(contains(cli_error<Error>(cli::bench, {"ops", "--quick", "--filter", "no-such-op", "--out",
+                                                     (std::filesystem::temp_directory_path() / "ezivk_bench_none.txt").string()}),
+                       "matches no benchmark"));
 }
 
 }  // namespace

@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/device_report.h"
@@ -59,6 +62,26 @@ TEST_F(ContextTest, SelectsByNameAndRejectsUnknownDevices) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("97"), std::string::npos) << e.what();
   }
+}
+
+// A cache folder the user named but that cannot be used is an error naming it, not a silent slow start.
+TEST_F(ContextTest, AnUnusableNamedCacheFolderIsAnError) {
+  const std::filesystem::path file = std::filesystem::temp_directory_path() / ("ezivk_cache_file_" + std::to_string(::getpid()));
+  { std::ofstream(file) << "not a folder"; }
+  gpu::ContextOptions o;
+  o.validation = true;
+  o.cache_dir = file.string();
+  try {
+    gpu::Context bad(o);
+    ADD_FAILURE() << "a cache folder that is a file must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+  }
+  o.cache_dir = (file / "sub").string();
+  EXPECT_THROW(gpu::Context bad(o), Error);
+  std::filesystem::remove(file);
+  o.cache_dir = "/proc/ezivk-cache";
+  EXPECT_THROW(gpu::Context bad(o), Error);
 }
 
 TEST_F(ContextTest, UnknownShaderIsAClearError) {

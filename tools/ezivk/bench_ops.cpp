@@ -9,6 +9,7 @@
 #include "engine/ops/conv2d.h"
 #include "engine/ops/gemm.h"
 #include "tools/ezivk/bench_case.h"
+#include "engine/util/error.h"
 #include "engine/util/half.h"
 #include <random>
 
@@ -155,12 +156,16 @@ BenchReport run_op_benchmarks(gpu::Context& ctx, const BenchConfig& cfg, const s
 
   add_extra_op_benchmarks(ctx, dt, L, makers);
 
+  std::vector<std::string> skipped;  // a few op names, for the error when --filter matches nothing
   for (auto& make : makers) {
     const uint64_t cap = cpu ? (2ull << 30) : (4ull << 30);
     Bufs b(ctx, cap);
     Case c = make(b);
     const std::string label = c.op + " " + c.shape;
-    if (!cfg.filter.empty() && label.find(cfg.filter) == std::string::npos) continue;
+    if (!cfg.filter.empty() && label.find(cfg.filter) == std::string::npos) {
+      if (skipped.size() < 6) skipped.push_back(c.op);
+      continue;
+    }
     BenchRow row{c.op, c.shape};
     row.ms = time_case(ctx, c, cfg.repeat, cfg.profile);
     if (c.flops > 0) {
@@ -172,6 +177,11 @@ BenchReport run_op_benchmarks(gpu::Context& ctx, const BenchConfig& cfg, const s
     }
     rep.rows.push_back(row);
     on_row(row);
+  }
+  if (!cfg.filter.empty() && rep.rows.empty()) {
+    std::string names;
+    for (const auto& n : skipped) names += (names.empty() ? "" : ", ") + n;
+    fail("--filter '" + cfg.filter + "' matches no benchmark (labels are 'op shape', e.g. " + names + ")");
   }
   rep.summary = head;
   return rep;

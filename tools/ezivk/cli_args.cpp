@@ -1,5 +1,6 @@
 #include "tools/ezivk/cli_args.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -21,11 +22,43 @@ const std::string& option_value(const std::vector<std::string>& args, size_t& i)
   return args[++i];
 }
 
+namespace {
+
+// Plain decimal only: strtoll/strtod would also take leading spaces, a '+', hex ("0x10", "0x1p3"), "inf" and "nan".
+bool is_decimal_integer(const std::string& v) {
+  size_t i = v.size() > 1 && v[0] == '-' ? 1 : 0;
+  if (i == v.size()) return false;
+  for (; i < v.size(); ++i)
+    if (v[i] < '0' || v[i] > '9') return false;
+  return true;
+}
+
+bool is_decimal_number(const std::string& v) {
+  size_t i = v.size() > 1 && v[0] == '-' ? 1 : 0;
+  size_t digits = 0;
+  while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i, ++digits;
+  if (i < v.size() && v[i] == '.') {
+    ++i;
+    while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i, ++digits;
+  }
+  if (!digits) return false;
+  if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
+    ++i;
+    if (i < v.size() && (v[i] == '-' || v[i] == '+')) ++i;
+    size_t exp = 0;
+    while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i, ++exp;
+    if (!exp) return false;
+  }
+  return i == v.size();
+}
+
+}  // namespace
+
 int64_t parse_int(const std::string& v, const std::string& option, int64_t lo, int64_t hi) {
   char* end = nullptr;
   errno = 0;
   const long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end || errno || x < lo || x > hi)
+  if (!is_decimal_integer(v) || *end || errno || x < lo || x > hi)
     throw UsageError(option + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
                      ", got '" + v + "'");
   return x;
@@ -35,7 +68,7 @@ double parse_double(const std::string& v, const std::string& option, double lo, 
   char* end = nullptr;
   errno = 0;
   const double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end || errno || !std::isfinite(x) || x < lo || x > hi)
+  if (!is_decimal_number(v) || *end || errno || !std::isfinite(x) || x < lo || x > hi)
     throw UsageError(option + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi) +
                      ", got '" + v + "'");
   return x;
@@ -43,11 +76,16 @@ double parse_double(const std::string& v, const std::string& option, double lo, 
 
 void parse_size(const std::string& v, int64_t& width, int64_t& height) {
   const auto x = v.find('x');
-  const std::string w = x == std::string::npos ? v : v.substr(0, x), h = x == std::string::npos ? v : v.substr(x + 1);
-  width = parse_int(w, "--size width", 8, 8192);
-  height = parse_int(h, "--size height", 8, 8192);
-  if (width % 8 || height % 8)
-    throw UsageError("--size must be WxH with both multiples of 8 (the VAE's 8x downsampling), got '" + v + "'");
+  if (x == std::string::npos || v.find('x', x + 1) != std::string::npos)
+    throw UsageError("--size must be WIDTHxHEIGHT in pixels (e.g. 512x512), got '" + v + "'");
+  width = parse_int(v.substr(0, x), "--size width", 1, 8192);
+  height = parse_int(v.substr(x + 1), "--size height", 1, 8192);
+}
+
+void check_size_multiple(int64_t width, int64_t height, int64_t multiple, const std::string& why) {
+  if (width % multiple || height % multiple)
+    throw UsageError("--size " + std::to_string(width) + "x" + std::to_string(height) + ": both must be multiples of " +
+                     std::to_string(multiple) + " (" + why + ")");
 }
 
 void expect_utf8(const std::string& v, const std::string& option) {

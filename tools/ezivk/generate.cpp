@@ -12,6 +12,8 @@
 #include "engine/gpu/context.h"
 #include "engine/util/error.h"
 #include "engine/io/output_set.h"
+#include "engine/models/vae_config.h"
+#include "engine/models/model_folder.h"
 #include "engine/io/png.h"
 #include "engine/pipeline/text_to_image.h"
 #include "engine/sched/scheduler_config.h"
@@ -37,7 +39,7 @@ const char* kUsage =
     "  --scheduler NAME       ddim|ddpm|pndm|euler|euler-a|dpmpp2m (default: the folder's scheduler)\n"
     "  --scheduler-set K=V    override a scheduler_config.json key (repeatable), e.g. timestep_spacing=trailing,\n"
     "                         use_karras_sigmas=true, eta=0.5, prediction_type=v_prediction\n"
-    "  --size WxH             image size, multiples of 8 (default: the model's native size)\n"
+    "  --size WxH             image size, multiples of the VAE's downsampling (default: the model's native size)\n"
     "  --batch N              images from one seed (default 1)\n"
     "  --precision fp16|fp32  compute precision (default fp16)\n"
     "  --variant fp16         prefer *.fp16.safetensors weight files\n"
@@ -116,6 +118,14 @@ int generate(const std::vector<std::string>& args) {
     return 0;
   }
   Options o = parse(args);
+  if (o.p.width || o.p.height) {
+    // The size suits the model's VAE or the run stops now, naming the model's factor (not a generic 8).
+    const models::ModelFolder folder(o.model, o.variant);
+    if (folder.has("vae")) {
+      const int64_t f = models::VaeConfig::from_file(folder.config("vae")).downsampling();
+      check_size_multiple(o.p.width, o.p.height, f, "this model's VAE downsamples by " + std::to_string(f));
+    }
+  }
   if (!o.ez.subjects.empty()) {
     o.ez.check(o.p.batch);
     GenerateCommon c{o.model, o.variant, o.out, o.json, o.p, o.dtype, o.negative_given, o.p.scheduler.has_value()};
