@@ -119,6 +119,32 @@ double JsonFile::number(const std::string& key) const {
 
 double JsonFile::number(const std::string& key, double def) const { return has(key) ? number(key) : def; }
 
+namespace {
+
+std::string plain(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+}  // namespace
+
+int64_t JsonFile::integer_in(const std::string& key, int64_t def, int64_t lo, int64_t hi) const {
+  const int64_t v = integer(key, def);
+  if (v < lo || v > hi)
+    fail(path_.string() + ": '" + key + "' = " + std::to_string(v) + " is out of range (expected " + std::to_string(lo) +
+         " to " + std::to_string(hi) + ")");
+  return v;
+}
+
+double JsonFile::number_in(const std::string& key, double def, double lo, double hi) const {
+  const double v = number(key, def);
+  if (!std::isfinite(v) || v < lo || v > hi)
+    fail(path_.string() + ": '" + key + "' = " + plain(v) + " is out of range (expected " + plain(lo) + " to " +
+         plain(hi) + ")");
+  return v;
+}
+
 bool JsonFile::boolean(const std::string& key, bool def) const {
   if (!has(key)) return def;
   const nlohmann::json& v = j_.at(key);

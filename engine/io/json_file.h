@@ -32,6 +32,10 @@ class JsonFile {
   int64_t integer(const std::string& key, int64_t def) const;
   double number(const std::string& key) const;
   double number(const std::string& key, double def) const;
+  // The same, range-checked: Error "<path>: 'k' = v is out of range (expected lo to hi)". Every size that feeds
+  // arithmetic goes through these, so a config cannot overflow a shape or a memory plan.
+  int64_t integer_in(const std::string& key, int64_t def, int64_t lo, int64_t hi) const;
+  double number_in(const std::string& key, double def, double lo, double hi) const;
   bool boolean(const std::string& key, bool def) const;
   std::string string(const std::string& key) const;
   std::string string(const std::string& key, const std::string& def) const;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -309,6 +310,19 @@ std::vector<float> SafetensorsFile::to_f32(const StTensor& t) const {
   std::vector<float> out(size_t(std::max<int64_t>(t.numel(), 0)));
   to_f32(t, out.data());
   return out;
+}
+
+std::optional<NonFinite> find_non_finite(const SafetensorsFile& file) {
+  std::vector<float> v;
+  for (const auto& t : file.tensors()) {
+    if (t.dtype != StDType::F32 && t.dtype != StDType::F16 && t.dtype != StDType::BF16 && t.dtype != StDType::F64)
+      continue;
+    v.resize(size_t(t.numel()));
+    file.to_f32(t, v.data());
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!std::isfinite(v[i])) return NonFinite{t.name, int64_t(i), v[i]};
+  }
+  return std::nullopt;
 }
 
 void write_safetensors(const std::filesystem::path& path, const std::vector<StWriteTensor>& tensors,

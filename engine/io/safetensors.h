@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +55,14 @@ class SafetensorsFile {
   std::vector<StTensor> tensors_;
   std::map<std::string, std::string> metadata_;
 };
+
+// The first NaN or infinity in the file's float tensors (in name order), if any: `ezivk inspect --check-weights`.
+struct NonFinite {
+  std::string tensor;
+  int64_t index = 0;
+  float value = 0;
+};
+std::optional<NonFinite> find_non_finite(const SafetensorsFile& file);
 
 // Writes a safetensors file (temporary name, then rename). Used by tests and model tools.
 struct StWriteTensor {

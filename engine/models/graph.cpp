@@ -18,7 +18,16 @@
 
 namespace ezivk::models {
 
+void OffsetPool::check() const {
+  if (broken_at_ != UINT64_MAX)
+    fail("activation pool: the range at offset " + std::to_string(broken_at_) + " was released twice");
+}
+
 uint64_t OffsetPool::alloc(uint64_t bytes) {
+  check();
+  if (bytes > kMaxBytes || end_ > kMaxBytes)
+    fail("activation memory: a tensor of " + std::to_string(bytes) + " bytes on top of " + std::to_string(end_) +
+         " is beyond any device (the model or image size is too large)");
   const uint64_t size = std::max<uint64_t>(align_, (bytes + align_ - 1) / align_ * align_);
   uint64_t off = end_;
   for (auto it = free_.begin(); it != free_.end(); ++it) {
@@ -35,11 +44,23 @@ uint64_t OffsetPool::alloc(uint64_t bytes) {
   return off;
 }
 
-void OffsetPool::release(uint64_t offset, uint64_t bytes) {
+void OffsetPool::release(uint64_t offset, uint64_t bytes) noexcept {
   const uint64_t size = std::max<uint64_t>(align_, (bytes + align_ - 1) / align_ * align_);
+  if (broken_at_ != UINT64_MAX) return;
+  // std::map::emplace may throw bad_alloc: a pool that cannot record a free range is broken, not fatal.
+  std::pair<std::map<uint64_t, uint64_t>::iterator, bool> r;
+  try {
+    r = free_.emplace(offset, size);
+  } catch (...) {
+    broken_at_ = offset;
+    return;
+  }
+  auto [it, inserted] = r;
+  if (!inserted) {
+    broken_at_ = offset;
+    return;
+  }
   in_use_ -= size;
-  auto [it, inserted] = free_.emplace(offset, size);
-  if (!inserted) fail("activation pool: the range at offset " + std::to_string(offset) + " was released twice");
   auto next = std::next(it);
   if (next != free_.end() && it->first + it->second == next->first) {
     it->second += next->second;
@@ -72,7 +93,7 @@ Act& Act::operator=(Act&& o) noexcept {
   return *this;
 }
 
-void Act::reset() {
+void Act::reset() noexcept {
   if (g_) g_->release(off_, bytes_);
   g_ = nullptr;
 }
@@ -94,6 +115,11 @@ Graph::Graph(gpu::Context& ctx, gpu::Recorder& rec, gpu::Slice memory, DType dty
       dump_(dump) {}
 
 Act Graph::alloc(std::vector<int64_t> shape, DType dtype) {
+  // Element counts are checked before Tensor::bytes() multiplies them: a shape from a huge config must not wrap.
+  uint64_t n = 1;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, uint64_t(d), &n) || n > OffsetPool::kMaxBytes)
+      fail("activation " + ops::shape_string(shape) + " is beyond any device (the model or image size is too large)");
   Act a;
   a.g_ = this;
   a.t_ = Tensor{{}, dtype, std::move(shape)};

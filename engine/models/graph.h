@@ -30,13 +30,19 @@ using ops::Tensor;
 class OffsetPool {
  public:
   explicit OffsetPool(uint64_t align = 256) : align_(align) {}
+  // Throws when `bytes` (rounded up) or the pool's end would pass kMaxBytes: no offset arithmetic can wrap.
   uint64_t alloc(uint64_t bytes);
-  void release(uint64_t offset, uint64_t bytes);
+  // Runs in destructors, so it never throws: a range released twice marks the pool broken, and the next alloc()
+  // (or check()) reports it.
+  void release(uint64_t offset, uint64_t bytes) noexcept;
+  void check() const;
   uint64_t peak() const { return peak_; }
   uint64_t in_use() const { return in_use_; }
+  static constexpr uint64_t kMaxBytes = uint64_t(1) << 56;
 
  private:
   uint64_t align_, end_ = 0, peak_ = 0, in_use_ = 0;
+  uint64_t broken_at_ = UINT64_MAX;  // the offset released twice, if any
   std::map<uint64_t, uint64_t> free_;  // offset -> size, below end_
 };
 
@@ -51,7 +57,7 @@ class Act {
   Act(const Act&) = delete;
   Act& operator=(const Act&) = delete;
   ~Act() { reset(); }
-  void reset();
+  void reset() noexcept;
 
   const Tensor& t() const { return t_; }
   operator const Tensor&() const { return t_; }
@@ -120,7 +126,7 @@ class Graph {
  private:
   Graph(gpu::Context& ctx, DType dtype);
   friend class Act;
-  void release(uint64_t off, uint64_t bytes) { pool_.release(off, bytes); }
+  void release(uint64_t off, uint64_t bytes) noexcept { pool_.release(off, bytes); }
 
   gpu::Context* ctx_;
   gpu::Recorder* rec_ = nullptr;

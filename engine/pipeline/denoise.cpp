@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "engine/ops/sched_step.h"
 #include "engine/util/error.h"
@@ -15,6 +18,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 uint64_t aligned(uint64_t b) { return (b + 255) / 256 * 256; }
+std::string number(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
 
 }  // namespace
 
@@ -46,6 +54,13 @@ Denoiser::Denoiser(StableDiffusion& sd, const sched::Scheduler& scheduler, int64
     coefs_.push_back(make({int64_t(ops::kStepCoefficientFloats)}, DType::F32));
     timesteps_.push_back(make({unet_batch_}, DType::F32));
     const auto c = sched::pack_step_coefficients(scheduler.step_coefficients(int(i)));
+    // A degenerate schedule (beta_start = beta_end = 0, ...) shows here, before any work, not as NaN images.
+    for (float v : c)
+      if (!std::isfinite(v))
+        fail(std::string(sched::scheduler_kind_name(scheduler.kind())) + ": step " + std::to_string(i + 1) + " of " +
+             std::to_string(steps) + " (t=" + number(scheduler.timesteps()[size_t(i)]) +
+             ") has non-finite update coefficients: the noise schedule is degenerate (check beta_start, beta_end, "
+             "beta_schedule and trained_betas in scheduler_config.json or --scheduler-set)");
     sd.ctx->upload(coefs_.back().data, c.data(), c.size() * 4);
     const std::vector<float> t(size_t(unet_batch_), ts[size_t(i)]);
     sd.ctx->upload(timesteps_.back().data, t.data(), t.size() * 4);
@@ -55,6 +70,10 @@ Denoiser::Denoiser(StableDiffusion& sd, const sched::Scheduler& scheduler, int64
 void Denoiser::init_noise(TorchGenerator& gen) {
   auto x = gen.randn(n_);
   const float sigma = float(scheduler_.init_noise_sigma());
+  if (!std::isfinite(sigma) || sigma <= 0)
+    fail(std::string(sched::scheduler_kind_name(scheduler_.kind())) + ": the initial noise scale " +
+         number(sigma) + " is not a positive number: the noise schedule is degenerate (check beta_start, "
+         "beta_end and beta_schedule)");
   for (auto& v : x) v *= sigma;
   set_latent(x);
 }
@@ -105,6 +124,7 @@ void Denoiser::run(models::GraphRunner& runner, TorchGenerator& gen, const Denoi
     ops::sched_step(ctx, rec, a);
     if (r.after_step) r.after_step(rec, i);
     rec.submit_and_wait();
+    check_finite(i);
     if (profile_)
       for (const auto& t : rec.timings()) {
         auto& o = op_times_[t.label];
@@ -114,6 +134,19 @@ void Denoiser::run(models::GraphRunner& runner, TorchGenerator& gen, const Denoi
       }
     if (r.on_step) r.on_step(i, std::chrono::duration<double>(Clock::now() - t0).count());
   }
+}
+
+void Denoiser::check_finite(int step) const {
+  // The latent is small (n_ floats); reading it back after each step costs far less than the step and names the
+  // step where things went wrong instead of failing on a NaN image at the end.
+  const std::vector<float> x = download_latent();
+  for (size_t k = 0; k < x.size(); ++k)
+    if (!std::isfinite(x[k]))
+      fail("step " + std::to_string(step + 1) + " of " + std::to_string(scheduler_.num_steps()) + " (t=" +
+           number(scheduler_.timesteps()[size_t(step)]) + "): the latent became " +
+           (std::isnan(x[k]) ? "NaN" : "infinite") + " (element " + std::to_string(k) +
+           "). Likely causes: non-finite weights (check with `ezivk inspect MODEL --check-weights`), an fp16 "
+           "overflow (try --precision fp32), or a degenerate noise schedule");
 }
 
 std::vector<float> Denoiser::download_latent() const {

@@ -62,6 +62,8 @@ class Denoiser {
 
   const ops::Tensor& latent() const { return x_; }  // f32 [B, C, h, w]
   const ops::Tensor& x0() const { return x0_; }     // f32: the last step's x̂0
+  // Error naming the step (1-based) when the latent holds a NaN or an infinity; run() calls it after every step.
+  void check_finite(int step) const;
   std::vector<float> download_latent() const;
   std::vector<float> download_x0() const;
   std::vector<int64_t> shape() const { return x_.shape; }

@@ -6,23 +6,37 @@
 
 namespace ezivk::pipeline {
 
-void StableDiffusion::check_consistency() const {
-  if (text.config.hidden_size != unet.config.cross_attention_dim)
-    fail(source + ": the text encoder's hidden_size " + std::to_string(text.config.hidden_size) +
-         " does not match the UNet's cross_attention_dim " + std::to_string(unet.config.cross_attention_dim));
-  if (vae.config.latent_channels != unet.config.in_channels || unet.config.out_channels != unet.config.in_channels)
-    fail(source + ": the VAE's latent_channels " + std::to_string(vae.config.latent_channels) +
-         " do not match the UNet's in/out channels " + std::to_string(unet.config.in_channels) + "/" +
-         std::to_string(unet.config.out_channels));
-  if (tokenizer && tokenizer->vocab_size() > text.config.vocab_size)
+void check_model_consistency(const std::string& source, const models::ClipTextConfig& text, const models::UNetConfig& unet,
+                             const models::VaeConfig& vae, const models::ClipTokenizer* tokenizer) {
+  if (text.hidden_size != unet.cross_attention_dim)
+    fail(source + ": the text encoder's hidden_size " + std::to_string(text.hidden_size) +
+         " (text_encoder/config.json) does not match the UNet's cross_attention_dim " +
+         std::to_string(unet.cross_attention_dim) + " (unet/config.json)");
+  if (vae.latent_channels != unet.in_channels || unet.out_channels != unet.in_channels)
+    fail(source + ": the VAE's latent_channels " + std::to_string(vae.latent_channels) +
+         " (vae/config.json) do not match the UNet's in/out channels " + std::to_string(unet.in_channels) + "/" +
+         std::to_string(unet.out_channels) + " (unet/config.json)");
+  if (tokenizer && tokenizer->vocab_size() > text.vocab_size)
     fail(source + ": the tokenizer has " + std::to_string(tokenizer->vocab_size()) +
-         " tokens but the text encoder's vocab_size is " + std::to_string(text.config.vocab_size));
-  if (tokenizer && tokenizer->max_length() > text.config.max_position_embeddings)
-    fail(source + ": the tokenizer's length " + std::to_string(tokenizer->max_length()) +
-         " exceeds the text encoder's max_position_embeddings " + std::to_string(text.config.max_position_embeddings));
-  if (vae.config.shift_factor != 0)
-    fail(source + ": the VAE has shift_factor " + std::to_string(vae.config.shift_factor) +
-         "; SD 1.x/2.x pipelines have none and this engine does not apply one");
+         " tokens but the text encoder's vocab_size is " + std::to_string(text.vocab_size) + " (text_encoder/config.json)");
+  if (tokenizer && tokenizer->max_length() > text.max_position_embeddings)
+    fail(source + ": the tokenizer's model_max_length " + std::to_string(tokenizer->max_length()) +
+         " (tokenizer/tokenizer_config.json) exceeds the text encoder's max_position_embeddings " +
+         std::to_string(text.max_position_embeddings) + " (text_encoder/config.json)");
+  if (vae.shift_factor != 0)
+    fail(source + ": the VAE has shift_factor " + std::to_string(vae.shift_factor) +
+         " (vae/config.json); SD 1.x/2.x pipelines have none and this engine does not apply one");
+}
+
+sched::SchedulerKind folder_scheduler(const sched::SchedulerConfig& config) {
+  if (auto k = sched::scheduler_kind_from_class_name(config.class_name)) return *k;
+  fail(config.source + ": _class_name '" + config.class_name +
+       "' is not a scheduler ezivk has (DDIMScheduler, DDPMScheduler, PNDMScheduler, EulerDiscreteScheduler, "
+       "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler); choose one with --scheduler");
+}
+
+void StableDiffusion::check_consistency() const {
+  check_model_consistency(source, text.config, unet.config, vae.config, tokenizer ? &*tokenizer : nullptr);
 }
 
 std::unique_ptr<StableDiffusion> load_stable_diffusion(gpu::Context& ctx, const std::string& folder_path,

@@ -34,6 +34,15 @@ struct StableDiffusion {
   }
 };
 
+// The checks every command runs on a folder's parts before using them (generate, edit, inspect alike): the text
+// encoder's width matches the UNet's cross-attention, latent channels agree, the tokenizer fits the text encoder's
+// vocabulary and positions, no shift_factor. Error naming the files otherwise. `tokenizer` may be null.
+void check_model_consistency(const std::string& source, const models::ClipTextConfig& text, const models::UNetConfig& unet,
+                             const models::VaeConfig& vae, const models::ClipTokenizer* tokenizer);
+// The scheduler the folder's scheduler_config.json names, or an Error naming the file and the schedulers ezivk has
+// (a folder whose _class_name is unknown needs an explicit scheduler; it never silently runs another one).
+sched::SchedulerKind folder_scheduler(const sched::SchedulerConfig& config);
+
 // Loads a diffusers folder; `progress` (optional) hears "loading unet" etc. dtype falls back to f32 where the device
 // has no fp16.
 std::unique_ptr<StableDiffusion> load_stable_diffusion(gpu::Context& ctx, const std::string& folder, ops::DType dtype,

@@ -46,9 +46,7 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
 
     sched::SchedulerConfig cfg = sd.scheduler_config;
     for (auto& o : p.scheduler_overrides) cfg.set_override(o);
-    const sched::SchedulerKind kind = p.scheduler ? *p.scheduler
-                                      : sd.default_scheduler ? *sd.default_scheduler
-                                                             : sched::SchedulerKind::PNDM;
+    const sched::SchedulerKind kind = p.scheduler ? *p.scheduler : folder_scheduler(sd.scheduler_config);
     auto scheduler = sched::make_scheduler(kind, cfg);
     scheduler->set_timesteps(p.steps);
     r.scheduler = sched::scheduler_kind_name(kind);

@@ -2,6 +2,8 @@
 // here directly, the JSON form, and broken folder copies that must fail with an Error naming the tensor or key.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -123,6 +125,125 @@ TEST_F(BrokenFolder, BadConfigValueIsNamed) {
   EXPECT_TRUE(contains(e, "config.json")) << e;
 }
 
+// Sizes that feed arithmetic are range-checked where they are read: the error names the file and the key, in
+// inspect and generate alike (one validation), and nothing aborts or prints a nonsense plan.
+TEST_F(BrokenFolder, OutOfRangeConfigValuesNameTheFileAndKey) {
+  struct Case {
+    std::string file, key;
+    nlohmann::json value;
+  };
+  const std::vector<Case> cases = {
+      {"unet/config.json", "sample_size", 5e8},
+      {"unet/config.json", "sample_size", 1e12},
+      {"unet/config.json", "sample_size", 2147483648.0},
+      {"unet/config.json", "sample_size", 1099511627776.0},
+      {"unet/config.json", "block_out_channels", {-16, 32, 32}},
+      {"unet/config.json", "block_out_channels", {16, 32, 4294967296}},
+      {"unet/config.json", "cross_attention_dim", -32},
+      {"unet/config.json", "freq_shift", 1e308},
+      {"unet/config.json", "layers_per_block", 1000000},
+      {"vae/config.json", "scaling_factor", 1e-308},
+      {"vae/config.json", "latent_channels", -4},
+      {"text_encoder/config.json", "hidden_size", -32},
+      {"text_encoder/config.json", "max_position_embeddings", 1e9},
+      {"tokenizer/tokenizer_config.json", "model_max_length", 78},
+  };
+  for (const auto& c : cases) {
+    const fs::path cfg = folder() / c.file;
+    const std::string original = [&] {
+      std::ifstream f(cfg);
+      return std::string(std::istreambuf_iterator<char>(f), {});
+    }();
+    nlohmann::json j = nlohmann::json::parse(original);
+    j[c.key] = c.value;
+    std::ofstream(cfg) << j.dump(2);
+    for (const bool gen : {false, true}) {
+      const std::string e =
+          gen ? cli_error<Error>(cli::generate, {"--model", folder().string(), "--prompt", "p", "--steps", "1", "--out",
+                                                 (folder() / "never.png").string()})
+              : cli_error<Error>(cli::inspect, {folder().string()});
+      // model_max_length is the tokenizer's; what it collides with is the text encoder's positions.
+      const std::string key = c.key == "model_max_length" ? "max_position_embeddings" : c.key;
+      EXPECT_TRUE(contains(e, key)) << c.file << " " << c.key << " = " << c.value.dump() << ": " << e;
+      EXPECT_TRUE(contains(e, c.key == "model_max_length" ? "tokenizer" : c.file)) << e;
+    }
+    EXPECT_FALSE(fs::exists(folder() / "never.png"));
+    std::ofstream(cfg) << original;
+  }
+}
+
+// An unknown scheduler class is never silently replaced by another scheduler.
+TEST_F(BrokenFolder, UnknownSchedulerClassIsNamedNotReplaced) {
+  const fs::path cfg = folder() / "scheduler" / "scheduler_config.json";
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(cfg));
+  j["_class_name"] = "LMSDiscreteScheduler";
+  std::ofstream(cfg) << j.dump(2);
+  const std::string out = (folder() / "x.png").string();
+  const std::string e = cli_error<Error>(cli::generate, {"--model", folder().string(), "--prompt", "p", "--steps", "1",
+                                                         "--size", "16x16", "--out", out});
+  EXPECT_TRUE(contains(e, "LMSDiscreteScheduler")) << e;
+  EXPECT_TRUE(contains(e, "--scheduler")) << e;
+  EXPECT_FALSE(fs::exists(out));
+  // inspect says the same; an explicit scheduler runs.
+  EXPECT_TRUE(contains(run_cli(cli::inspect, {folder().string()}), "not supported: generate needs --scheduler"));
+  run_cli(cli::generate, {"--model", folder().string(), "--prompt", "p", "--steps", "1", "--size", "16x16",
+                          "--scheduler", "ddim", "--out", out});
+  EXPECT_TRUE(fs::exists(out));
+}
+
+// A NaN in the weights: inspect --check-weights names the file and tensor; generate stops at the first step whose
+// latent is no longer finite, naming the step and pointing at --check-weights, and writes nothing.
+TEST_F(BrokenFolder, NonFiniteWeightsAreFoundEarly) {
+  const fs::path src = model_dir("sd2-tiny") / "unet" / "diffusion_pytorch_model.safetensors";
+  const std::string victim = "mid_block.resnets.0.conv1.bias";
+  {
+    const io::SafetensorsFile in(src);
+    std::vector<io::StWriteTensor> out;
+    for (const auto& t : in.tensors()) {
+      const auto b = in.bytes(t);
+      out.push_back({t.name, t.dtype, t.shape, std::vector<std::byte>(b.begin(), b.end())});
+      if (t.name == victim) {
+        ASSERT_EQ(t.dtype, io::StDType::F32);
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        std::memcpy(out.back().data.data() + 3 * 4, &nan, 4);
+      }
+    }
+    io::write_safetensors(unet_file(), out, in.metadata());
+  }
+  EXPECT_TRUE(contains(run_cli(cli::inspect, {model_dir("sd2-tiny").string(), "--check-weights"}), "every value finite"));
+  const std::string e = cli_error<Error>(cli::inspect, {folder().string(), "--check-weights"});
+  EXPECT_TRUE(contains(e, victim)) << e;
+  EXPECT_TRUE(contains(e, "element 3")) << e;
+  EXPECT_TRUE(contains(e, "diffusion_pytorch_model.safetensors")) << e;
+  const std::string out = (folder() / "x.png").string();
+  const std::string g = cli_error<Error>(cli::generate, {"--model", folder().string(), "--prompt", "p", "--steps", "3",
+                                                         "--size", "16x16", "--out", out});
+  EXPECT_TRUE(contains(g, "step 1 of 4 (t=667)")) << g;  // PNDM's 3 steps are 4 UNet calls
+  EXPECT_TRUE(contains(g, "--check-weights")) << g;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// A degenerate schedule is refused before the first step, naming the settings to look at.
+TEST_F(BrokenFolder, DegenerateScheduleFailsBeforeAnyStep) {
+  const std::string out = (folder() / "x.png").string();
+  const std::string e = cli_error<Error>(cli::generate, {"--model", folder().string(), "--prompt", "p", "--steps", "3",
+                                                         "--size", "16x16", "--scheduler", "ddim", "--scheduler-set",
+                                                         "beta_start=0", "--scheduler-set", "beta_end=0", "--out", out});
+  EXPECT_TRUE(contains(e, "beta_start")) << e;
+  EXPECT_TRUE(contains(e, "degenerate")) << e;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// With fp32 forced (as on a device without fp16), inspect plans like generate instead of failing on f16 files.
+TEST_F(BrokenFolder, ForcedFp32InspectsLikeGenerate) {
+  ::setenv("EZIVK_FORCE_FP32", "1", 1);
+  std::string printed;
+  // sd1-tiny's files hold f16 weights.
+  EXPECT_NO_THROW(printed = run_cli(cli::inspect, {model_dir("sd1-tiny").string()}));
+  ::unsetenv("EZIVK_FORCE_FP32");
+  EXPECT_TRUE(contains(printed, "f32")) << printed;
+}
+
 TEST(InspectCliArgs, MissingFolderIsNamed) {
   const std::string path = (fs::path(::testing::TempDir()) / "ezivk_no_such_model_folder").string();
   const std::string e = cli_error<Error>(cli::inspect, {path});
@@ -131,7 +252,7 @@ TEST(InspectCliArgs, MissingFolderIsNamed) {
 
 TEST(InspectCliArgs, BadSizeIsAUsageError) {
   const std::string dir = model_dir("sd2-tiny").string();
-  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::inspect, {dir, "--size", "500x512"}), "--size"));
+  EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::inspect, {dir, "--size", "501x512"}), "--size"));
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::inspect, {dir, "--size", "big"}), "--size"));
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::inspect, {}), "MODEL_DIR"));
 }

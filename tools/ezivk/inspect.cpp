@@ -2,6 +2,7 @@
 // shape is checked against the architecture the configs describe (without reading the weights), so a broken or
 // mismatched folder fails here with the same error a run would give.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -12,6 +13,7 @@
 #include "engine/gpu/context.h"
 #include "engine/util/error.h"
 #include "engine/io/json_file.h"
+#include "engine/io/safetensors.h"
 #include "engine/models/autoencoder_kl.h"
 #include "engine/models/clip_text_model.h"
 #include "engine/models/clip_tokenizer.h"
@@ -19,6 +21,8 @@
 #include "engine/models/unet2d_condition.h"
 #include "engine/pipeline/activation_plan.h"
 #include "engine/pipeline/adapter_checkpoint.h"
+#include "engine/pipeline/stable_diffusion.h"
+#include "engine/sched/scheduler_config.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
 
@@ -28,7 +32,8 @@ namespace {
 
 
 const char* kUsage =
-    "usage: ezivk inspect MODEL_DIR [--size WxH] [--batch N] [--precision fp16|fp32] [--variant fp16] [--json]\n"
+    "usage: ezivk inspect MODEL_DIR [--size WxH] [--batch N] [--precision fp16|fp32] [--variant fp16] [--check-weights]\n"
+    "                               [--json]\n"
     "       ezivk inspect CHECKPOINT [--json]   (an EZIGen checkpoint: its adapters and learnable weights)\n"
     "  Checks a diffusers Stable Diffusion folder against the architecture its configs describe and prints the\n"
     "  detected family, parameter counts, stored dtypes and the device memory a text-to-image run needs.\n"
@@ -36,6 +41,7 @@ const char* kUsage =
     "  --batch N        images per run for the memory plan (default 1; guidance doubles the UNet batch)\n"
     "  --precision P    compute precision of weights and activations (default fp16)\n"
     "  --variant fp16   prefer the *.fp16.safetensors weight files\n"
+    "  --check-weights  read every weight and name the first NaN or infinity (slow on big models)\n"
     "  --json           one JSON document instead of text\n";
 
 std::string with_commas(int64_t v) {
@@ -64,7 +70,7 @@ int inspect(const std::vector<std::string>& args) {
   std::string dir, variant;
   int64_t width = 0, height = 0, batch = 1;
   ops::DType dtype = ops::DType::F16;
-  bool json = false;
+  bool json = false, check_weights = false;
   if (wants_help(args)) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -73,6 +79,8 @@ int inspect(const std::vector<std::string>& args) {
     const std::string& a = args[i];
     if (a == "--json") {
       json = true;
+    } else if (a == "--check-weights") {
+      check_weights = true;
     } else if (a == "--size") {
       parse_size(option_value(args, i), width, height);
     } else if (a == "--batch") {
@@ -105,19 +113,31 @@ int inspect(const std::vector<std::string>& args) {
   }
 
   const models::ModelFolder folder(dir, variant);
+  // The device decides the precision before anything is loaded, as generate does (EZIVK_FORCE_FP32 or a device
+  // without fp16 plans in f32 over f16 files).
+  gpu::ContextOptions co;
+  co.validation = env_validation();
+  gpu::Context ctx(co);
+  if (dtype == ops::DType::F16 && !ctx.fp16()) dtype = ops::DType::F32;
   auto unet = models::load_component<models::UNet2DConditionModel, models::UNetConfig>(folder, "unet", nullptr, dtype);
   auto vae = models::load_component<models::AutoencoderKL, models::VaeConfig>(folder, "vae", nullptr, dtype);
   auto text = models::load_component<models::ClipTextModel, models::ClipTextConfig>(folder, "text_encoder", nullptr, dtype);
   const auto tok = models::ClipTokenizer::from_folder(folder.tokenizer_dir());
   const io::JsonFile sched(folder.config("scheduler"));
+  // The same validation generate runs: the scheduler settings, and the parts fitting together.
+  const auto sched_config = sched::SchedulerConfig::from_json(sched.json(), sched.path().string());
+  const auto sched_kind = sched::scheduler_kind_from_class_name(sched_config.class_name);
+  const std::string sched_text = sched_kind ? sched_config.class_name
+                                            : sched_config.class_name + " (not supported: generate needs --scheduler)";
+  pipeline::check_model_consistency(dir, text.config, unet.config, vae.config, &tok);
+  if (check_weights)
+    for (const char* component : {"unet", "vae", "text_encoder"})
+      for (const auto& file : folder.weights(component))
+        if (const auto bad = io::find_non_finite(io::SafetensorsFile(file)))
+          throw Error(file.string() + ": tensor '" + bad->tensor + "' holds " + (std::isnan(bad->value) ? "NaN" : "an infinity") +
+                      " at element " + std::to_string(bad->index) + "; the weights are damaged");
 
   const auto& uc = unet.config;
-  if (text.config.hidden_size != uc.cross_attention_dim)
-    throw Error(folder.config("text_encoder").string() + ": hidden_size " + std::to_string(text.config.hidden_size) +
-                " does not match the UNet's cross_attention_dim " + std::to_string(uc.cross_attention_dim));
-  if (tok.vocab_size() > text.config.vocab_size)
-    throw Error(folder.tokenizer_dir().string() + ": the vocabulary has " + std::to_string(tok.vocab_size()) +
-                " tokens but the text encoder's vocab_size is " + std::to_string(text.config.vocab_size));
   const std::string prediction = sched.string("prediction_type", "epsilon");
   std::string family = uc.cross_attention_dim == 1024 ? "Stable Diffusion 2.x"
                        : uc.cross_attention_dim == 768 ? "Stable Diffusion 1.x"
@@ -129,10 +149,6 @@ int inspect(const std::vector<std::string>& args) {
     throw UsageError("--size must be a multiple of " + std::to_string(vf) + " in both directions for this VAE");
 
   // Activation peaks from planning runs of each forward at the requested size (nothing is allocated).
-  gpu::ContextOptions co;
-  co.validation = env_validation();
-  gpu::Context ctx(co);
-  if (dtype == ops::DType::F16 && !ctx.fp16()) dtype = ops::DType::F32;
   // The text encoder runs once on [negative, prompt]; the UNet on 2·batch items (guidance).
   pipeline::PlanShape shape;
   shape.batch = batch;
@@ -150,11 +166,13 @@ int inspect(const std::vector<std::string>& args) {
                         {"pipeline_class", folder.pipeline_class()},
                         {"family", family},
                         {"prediction_type", prediction},
-                        {"scheduler", sched.string("_class_name", "")},
+                        {"scheduler", sched_config.class_name},
+                        {"scheduler_supported", sched_kind.has_value()},
                         {"unet", report_json(unet.report)},
                         {"vae", report_json(vae.report)},
                         {"text_encoder", report_json(text.report)},
                         {"tokenizer", {{"vocab_size", tok.vocab_size()}, {"pad_id", tok.pad()}, {"max_length", tok.max_length()}}},
+                        {"weights_finite", check_weights ? nlohmann::json(true) : nlohmann::json()},
                         {"plan", {{"width", width}, {"height", height}, {"batch", batch}, {"precision", ops::dtype_name(dtype)},
                                   {"weights_bytes", weights}, {"unet_activation_bytes", unet_act},
                                   {"text_activation_bytes", text_act}, {"vae_decode_activation_bytes", vae_act},
@@ -164,7 +182,7 @@ int inspect(const std::vector<std::string>& args) {
   }
   std::printf("model:         %s%s\n", dir.c_str(),
               folder.pipeline_class().empty() ? "" : (" (" + folder.pipeline_class() + ")").c_str());
-  std::printf("architecture:  %s, scheduler %s\n", family.c_str(), sched.string("_class_name", "?").c_str());
+  std::printf("architecture:  %s, scheduler %s\n", family.c_str(), sched_text.c_str());
   std::string heads;
   for (size_t i = 0; i < uc.levels(); ++i)
     heads += (i ? ", " : "") + std::to_string(uc.heads[i]) + "x" + std::to_string(uc.block_out_channels[i] / uc.heads[i]);
@@ -176,6 +194,7 @@ int inspect(const std::vector<std::string>& args) {
               with_commas(vae.report.parameters).c_str(), with_commas(vae.report.tensors).c_str(),
               stored_text(vae.report).c_str(), (long long)vf, (long long)vae.config.latent_channels,
               vae.config.scaling_factor);
+  if (check_weights) std::printf("weights:       every value finite\n");
   std::printf("text_encoder:  %s params in %s tensors (%s); %lld layers, width %lld, %lld heads, %s\n",
               with_commas(text.report.parameters).c_str(), with_commas(text.report.tensors).c_str(),
               stored_text(text.report).c_str(), (long long)text.config.num_hidden_layers,
