@@ -7,46 +7,83 @@
 #include "engine/io/png.h"
 #include "engine/util/error.h"
 
-#define STBI_ONLY_JPEG
-#define STBI_NO_STDIO
-#define STBI_NO_HDR
-#define STBI_NO_LINEAR
-#define STBI_MAX_DIMENSIONS 8192
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#include <stb/stb_image.h>
-#pragma GCC diagnostic pop
+#include <csetjmp>
+#include <cstdio>
+
+#include <jpeglib.h>
 
 namespace ezivk::io {
 
 namespace {
 
 constexpr uint64_t kMaxJpegBytes = 256ull << 20;
+constexpr JDIMENSION kMaxJpegSide = 8192;
 
+// libjpeg reports errors through a callback that must not return: it jumps back to read_jpeg, which turns the
+// library's message into one Error naming the file. Nothing with a destructor lives between setjmp and longjmp.
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+  std::string why;  // our own reason, when we stop the decode ourselves
+};
+
+void on_jpeg_error(j_common_ptr cinfo) {
+  auto* e = reinterpret_cast<JpegError*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, e->message);
+  std::longjmp(e->jump, 1);
+}
+
+void on_jpeg_warning(j_common_ptr, int) {}  // corrupt-data warnings: libjpeg recovers; the output shows it
+
+// libjpeg-turbo (the decoder PIL uses, so subject images decode as the reference decodes them): RGB out, grey
+// and YCbCr converted by the library, CMYK refused.
 Image8 read_jpeg(const std::filesystem::path& path) {
+  const std::string p = path.string();
   std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) fail(path.string() + ": cannot be read");
+  if (!f) fail(p + ": cannot be read");
   const auto size = uint64_t(f.tellg());
-  if (size > kMaxJpegBytes) fail(path.string() + ": a JPEG of " + std::to_string(size) + " bytes is too large");
+  if (size > kMaxJpegBytes) fail(p + ": a JPEG of " + std::to_string(size) + " bytes is too large");
   std::vector<unsigned char> data(size);
   f.seekg(0);
   f.read(reinterpret_cast<char*>(data.data()), std::streamsize(size));
-  if (!f) fail(path.string() + ": read error");
-  int w = 0, h = 0, c = 0;
-  unsigned char* px = stbi_load_from_memory(data.data(), int(size), &w, &h, &c, 3);
-  if (!px) fail(path.string() + ": not a readable JPEG (" + std::string(stbi_failure_reason()) + ")");
-  Image8 img{w, h, 3, std::vector<uint8_t>(px, px + size_t(w) * size_t(h) * 3)};
-  stbi_image_free(px);
+  if (!f) fail(p + ": read error");
+
+  Image8 img;
+  jpeg_decompress_struct cinfo{};
+  JpegError err{};
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = on_jpeg_error;
+  err.mgr.emit_message = on_jpeg_warning;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    fail(p + ": not a readable JPEG (" + (err.why.empty() ? std::string(err.message) : err.why) + ")");
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, data.data(), static_cast<unsigned long>(size));
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.image_width < 1 || cinfo.image_height < 1 || cinfo.image_width > kMaxJpegSide ||
+      cinfo.image_height > kMaxJpegSide) {
+    err.why = "size " + std::to_string(cinfo.image_width) + "x" + std::to_string(cinfo.image_height) +
+          " is outside 1..8192";
+    std::longjmp(err.jump, 1);
+  }
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    err.why = "CMYK JPEGs are not supported; save it as RGB";
+    std::longjmp(err.jump, 1);
+  }
+  cinfo.out_color_space = JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  img.width = int(cinfo.output_width);
+  img.height = int(cinfo.output_height);
+  img.channels = 3;
+  img.pixels.resize(size_t(img.width) * size_t(img.height) * 3);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = img.pixels.data() + size_t(cinfo.output_scanline) * size_t(img.width) * 3;
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
   return img;
 }
 

@@ -194,8 +194,9 @@ void SchedulerConfig::update(const nlohmann::json& j, const std::string& src, bo
     }
     if (!key.empty() && key[0] == '_') continue;  // _diffusers_version and other metadata
 
+    const std::string& name = key;  // a structured binding cannot be captured by clang 14 (the fuzz build)
     const auto feature = std::find_if(feature_keys().begin(), feature_keys().end(),
-                                      [&](const FeatureKey& f) { return key == f.key; });
+                                      [&](const FeatureKey& f) { return name == f.key; });
     if (feature != feature_keys().end()) {
       const bool ok = v.is_null() || std::find(feature->accepted.begin(), feature->accepted.end(), v) !=
                                          feature->accepted.end();
