@@ -6,6 +6,7 @@
 
 #include "engine/io/png.h"
 #include "engine/util/error.h"
+#include "engine/io/file_check.h"
 
 #include <csetjmp>
 #include <cstdio>
@@ -91,6 +92,7 @@ Image8 read_jpeg(const std::filesystem::path& path) {
 
 Image8 read_image(const std::filesystem::path& path) {
   unsigned char sig[8] = {};
+  expect_file(path, "a PNG or JPEG image");
   {
     std::ifstream f(path, std::ios::binary);
     if (!f) fail(path.string() + ": cannot be read (no such file, or no permission)");

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/util/error.h"
+#include "engine/io/file_check.h"
 
 namespace ezivk::io {
 namespace {
@@ -48,7 +49,7 @@ bool as_int(const json& v, int64_t& out) {
 std::string read_text_file(const std::filesystem::path& path, uint64_t max_bytes) {
   const std::string p = path.string();
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) fail(p + ": cannot read (not a regular file)");
+  expect_file(path, "a JSON file");
   const uint64_t size = std::filesystem::file_size(path, ec);
   if (ec) fail(p + ": cannot read (" + ec.message() + ")");
   if (size > max_bytes)

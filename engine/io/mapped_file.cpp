@@ -11,10 +11,12 @@
 #include <utility>
 
 #include "engine/util/error.h"
+#include "engine/io/file_check.h"
 
 namespace ezivk::io {
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
+  expect_file(path, "a file to read");  // before open(): opening a FIFO would block
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(path.string() + ": cannot be opened (" + std::strerror(errno) + ")");
   struct stat st {};

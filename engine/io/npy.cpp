@@ -12,6 +12,7 @@
 #include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/util/half.h"
+#include "engine/io/file_check.h"
 
 namespace ezivk::io {
 namespace {
@@ -313,6 +314,7 @@ std::vector<int64_t> NpyArray::as_i64() const {
 
 NpyArray read_npy(const std::filesystem::path& path) {
   const std::string p = path.string();
+  expect_file(path, "a .npy file");
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(p + ": cannot open (" + std::strerror(errno) + ")");
   f.seekg(0, std::ios::end);

@@ -12,6 +12,7 @@
 
 #include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/file_check.h"
 
 namespace ezivk::io {
 namespace {
@@ -165,6 +166,7 @@ class WriteStruct {
 
 std::vector<uint8_t> read_file(const std::filesystem::path& path) {
   const std::string p = path.string();
+  expect_file(path, "a PNG file");
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(p + ": cannot open for reading (" + std::strerror(errno) + ")");
   f.seekg(0, std::ios::end);

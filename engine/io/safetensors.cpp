@@ -18,6 +18,7 @@
 #include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/util/half.h"
+#include "engine/io/file_check.h"
 
 namespace ezivk::io {
 namespace {
@@ -97,6 +98,7 @@ int64_t StTensor::numel() const {
 
 SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path) {
   const std::string p = path.string();
+  expect_file(path, "a .safetensors file");  // before open(): opening a FIFO would block
   Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) fail(p + ": cannot open (" + std::strerror(errno) + ")");
   struct stat st {};

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "engine/util/error.h"
+#include "engine/io/file_check.h"
 #include "engine/io/json_file.h"
 
 namespace ezivk::models {
@@ -212,7 +213,7 @@ void pretokenize(const std::u32string& w, std::vector<std::string>& pieces) {
 
 std::string read_text(const std::filesystem::path& path) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) fail(path.string() + ": file not found");
+  io::expect_file(path, "a tokenizer file");
   return io::read_text_file(path);  // size-capped: a vocabulary is about 1 MB
 }
 
@@ -253,7 +254,7 @@ std::vector<std::string> split_fields(std::string_view line) {
 }  // namespace
 
 ClipTokenizer::ClipTokenizer(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt,
-                             std::string pad_token, int32_t max_length)
+                             std::string pad_token, int32_t max_length, const std::filesystem::path& pad_source)
     : max_length_(max_length) {
   const std::string vname = vocab_json.string(), mname = merges_txt.string();
   if (max_length < 2)
@@ -281,7 +282,9 @@ ClipTokenizer::ClipTokenizer(const std::filesystem::path& vocab_json, const std:
   };
   bos_ = special_id(kBos, "bos");
   eos_ = special_id(kEos, "eos");
-  if (pad_token.empty()) fail(vname + ": the pad token must not be empty");
+  if (pad_token.empty()) fail((pad_source.empty() ? vname : pad_source.string()) + ": the pad token must not be empty");
+  if (!pad_source.empty() && !vocab_.count(pad_token))
+    fail(pad_source.string() + ": the pad token '" + pad_token + "' is not in the vocabulary (" + vname + ")");
   pad_ = special_id(pad_token, "pad");
   special_strings_ = {std::string(kBos), std::string(kEos)};
   if (pad_token != kBos && pad_token != kEos) special_strings_.push_back(pad_token);
@@ -329,7 +332,10 @@ ClipTokenizerFolder ClipTokenizer::read_folder(const std::filesystem::path& dir)
     check_fixed_token(doc, "bos_token", kBos, path);
     check_fixed_token(doc, "eos_token", kEos, path);
     check_fixed_token(doc, "unk_token", kEos, path);
-    if (!pad) pad = token_content(doc, "pad_token", path);
+    if (!pad) {
+      pad = token_content(doc, "pad_token", path);
+      if (pad) cfg.pad_source = path;
+    }
     if (std::string_view(name) != "tokenizer_config.json") continue;
     if (doc.contains("tokenizer_class") && doc["tokenizer_class"].is_string()) {
       const auto cls = doc["tokenizer_class"].get<std::string>();
@@ -348,7 +354,7 @@ ClipTokenizerFolder ClipTokenizer::read_folder(const std::filesystem::path& dir)
 
 ClipTokenizer ClipTokenizer::from_folder(const std::filesystem::path& dir) {
   const ClipTokenizerFolder cfg = read_folder(dir);
-  return ClipTokenizer(cfg.vocab_json, cfg.merges_txt, cfg.pad_token, cfg.max_length);
+  return ClipTokenizer(cfg.vocab_json, cfg.merges_txt, cfg.pad_token, cfg.max_length, cfg.pad_source);
 }
 
 const std::string& ClipTokenizer::piece(int32_t id) const {

@@ -47,14 +47,17 @@ struct TokenizedPrompt {
 struct ClipTokenizerFolder {
   std::filesystem::path vocab_json, merges_txt;
   std::string pad_token = "<|endoftext|>";
+  std::filesystem::path pad_source;  // the JSON file that named the pad token (empty: the default)
   int32_t max_length = 77;
 };
 
 class ClipTokenizer {
  public:
   // vocab.json, merges.txt; pad_token is a vocabulary string ("!" or "<|endoftext|>").
+  // pad_source names the file the pad token came from, so an unknown pad token is blamed on it, not on vocab.json.
   ClipTokenizer(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt,
-                std::string pad_token = "<|endoftext|>", int32_t max_length = 77);
+                std::string pad_token = "<|endoftext|>", int32_t max_length = 77,
+                const std::filesystem::path& pad_source = {});
   // A diffusers tokenizer/ folder: pad token from special_tokens_map.json (or tokenizer_config.json), max
   // length from tokenizer_config.json's model_max_length (77 when absent or absurdly large).
   static ClipTokenizer from_folder(const std::filesystem::path& dir);

@@ -4,6 +4,7 @@
 
 #include "engine/util/error.h"
 #include "engine/io/json_file.h"
+#include "engine/io/file_check.h"
 
 namespace ezivk::models {
 
@@ -19,6 +20,7 @@ std::vector<fs::path> shards(const fs::path& index_file) {
   io::JsonFile idx(index_file);
   if (!idx.json().contains("weight_map") || !idx.json()["weight_map"].is_object())
     fail(index_file.string() + ": missing object 'weight_map'");
+  if (idx.json()["weight_map"].empty()) fail(index_file.string() + ": 'weight_map' is empty (it must map every tensor to its shard)");
   std::vector<fs::path> files;
   for (auto& [name, file] : idx.json()["weight_map"].items()) {
     if (!file.is_string()) fail(index_file.string() + ": weight_map['" + name + "'] must be a file name");
@@ -28,7 +30,8 @@ std::vector<fs::path> shards(const fs::path& index_file) {
     if (std::find(files.begin(), files.end(), p) == files.end()) files.push_back(p);
   }
   for (auto& f : files)
-    if (!fs::is_regular_file(f)) fail(index_file.string() + ": shard " + f.string() + " does not exist");
+    if (const auto why = io::not_a_file_reason(f); !why.empty())
+      fail(index_file.string() + ": shard " + f.string() + " " + why);
   return files;
 }
 
@@ -46,7 +49,8 @@ bool ModelFolder::has(const std::string& component) const { return fs::is_direct
 
 fs::path ModelFolder::config(const std::string& component) const {
   const fs::path p = root_ / component / (component == "scheduler" ? "scheduler_config.json" : "config.json");
-  if (!fs::is_regular_file(p)) fail(p.string() + ": missing (the " + component + " configuration)");
+  if (const auto why = io::not_a_file_reason(p); !why.empty())
+    fail(p.string() + ": " + (why == "does not exist" ? "missing" : why) + " (the " + component + " configuration)");
   return p;
 }
 

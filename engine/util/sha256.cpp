@@ -1,5 +1,7 @@
 #include "engine/util/sha256.h"
 
+#include <sys/stat.h>
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -100,6 +102,9 @@ std::string sha256_hex(std::span<const uint8_t> data) {
 }
 
 std::string sha256_file_hex(const std::filesystem::path& path) {
+  struct stat st {};
+  // A FIFO would block the read (and a directory "reads" as empty): only regular files are hashed.
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) fail(path.string() + ": not a regular file to hash");
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path.string() + ": cannot be read");
   Sha256 s;

@@ -172,6 +172,28 @@ TEST_F(ForwardCli, DrawnInputsAreWrittenOnlyWithTheOutput) {
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(f), {}), "older");
 }
 
+// An input that is a folder, or a .npy of a dtype forward cannot use, names the option it was given to.
+TEST_F(ForwardCli, BadInputFilesNameTheirOption) {
+  const ScratchDir tmp("forward_bad_files");
+  fs::create_directory(tmp.path() / "dir.npy");
+  std::string e = cli_error<Error>(cli::forward, {"unet", "--model", model(), "--sample", (tmp.path() / "dir.npy").string(),
+                                                  "--out", (tmp.path() / "o.npy").string()});
+  EXPECT_TRUE(contains(e, "--sample")) << e;
+  EXPECT_TRUE(contains(e, "is a directory")) << e;
+  // A complex64 .npy ('<c8'), written by hand: header padded to 128 bytes, 8 bytes of data.
+  std::string header = "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }";
+  header.append(128 - 10 - header.size() - 1, ' ');
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xff) + char(header.size() >> 8) + header +
+                      std::string(8, '\0');
+  { std::ofstream(tmp.path() / "c.npy", std::ios::binary) << bytes; }
+  e = cli_error<Error>(cli::forward, {"unet", "--model", model(), "--context", (tmp.path() / "c.npy").string(), "--out",
+                                      (tmp.path() / "o.npy").string()});
+  EXPECT_TRUE(contains(e, "--context")) << e;
+  EXPECT_TRUE(contains(e, "c.npy")) << e;
+  EXPECT_TRUE(contains(e, "<c8")) << e;
+}
+
 TEST(ForwardCliArgs, BadArgumentsAreUsageErrors) {
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::forward, {"unet"}), "--model"));
   EXPECT_TRUE(contains(cli_error<cli::UsageError>(cli::forward, {"clip", "--model", model()}), "clip"));

@@ -234,6 +234,32 @@ TEST_F(BrokenFolder, DegenerateScheduleFailsBeforeAnyStep) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// Messages blame the right file: a config that is a directory, a sharded index with nothing in it, a pad token
+// the vocabulary lacks (named in special_tokens_map.json, not vocab.json's fault).
+TEST_F(BrokenFolder, MessagesNameTheFileAtFault) {
+  const fs::path cfg = folder() / "vae" / "config.json";
+  fs::remove(cfg);
+  fs::create_directory(cfg);
+  std::string e = cli_error<Error>(cli::inspect, {folder().string()});
+  EXPECT_TRUE(contains(e, "vae/config.json: is a directory")) << e;
+  fs::remove(cfg);
+  fs::copy_file(model_dir("sd2-tiny") / "vae" / "config.json", cfg);
+
+  fs::remove(unet_file());
+  std::ofstream(folder() / "unet" / "diffusion_pytorch_model.safetensors.index.json") << R"({"metadata": {}, "weight_map": {}})";
+  e = cli_error<Error>(cli::inspect, {folder().string()});
+  EXPECT_TRUE(contains(e, "diffusion_pytorch_model.safetensors.index.json: 'weight_map' is empty")) << e;
+  fs::remove(folder() / "unet" / "diffusion_pytorch_model.safetensors.index.json");
+  fs::copy_file(model_dir("sd2-tiny") / "unet" / "diffusion_pytorch_model.safetensors", unet_file());
+
+  const fs::path special = folder() / "tokenizer" / "special_tokens_map.json";
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(special));
+  j["pad_token"] = "<|no-such-token|>";
+  std::ofstream(special) << j.dump(2);
+  e = cli_error<Error>(cli::inspect, {folder().string()});
+  EXPECT_TRUE(contains(e, "special_tokens_map.json: the pad token '<|no-such-token|>' is not in the vocabulary")) << e;
+}
+
 // With fp32 forced (as on a device without fp16), inspect plans like generate instead of failing on f16 files.
 TEST_F(BrokenFolder, ForcedFp32InspectsLikeGenerate) {
   ::setenv("EZIVK_FORCE_FP32", "1", 1);

@@ -118,7 +118,7 @@ TEST(JsonFile, WrongOrMissingKeysNameFileKeyAndExpectation) {
 
 TEST(JsonFile, UnreadableOrInvalidFilesNameThePath) {
   TempDir dir;
-  EXPECT_TRUE(throws_error_with([&] { JsonFile j(dir / "absent.json"); }, {"absent.json: cannot read"}));
+  EXPECT_TRUE(throws_error_with([&] { JsonFile j(dir / "absent.json"); }, {"absent.json: does not exist"}));
   const auto bad = dir / "bad.json";
   write_bytes(bad, "{\"a\": 1,}");
   EXPECT_TRUE(throws_error_with([&] { JsonFile j(bad); }, {"bad.json: not valid JSON: "}));
@@ -134,7 +134,7 @@ TEST(JsonFile, UnreadableOrInvalidFilesNameThePath) {
   write_bytes(deep, "{\"in_channels\": " + std::string(200000, '[') + std::string(200000, ']') + "}");
   EXPECT_TRUE(throws_error_with([&] { JsonFile j(deep); }, {"deep.json", "nested deeper than 32 levels"}));
   // A directory (or a device, a FIFO) is not read.
-  EXPECT_TRUE(throws_error_with([&] { JsonFile j(dir.path()); }, {"cannot read", "not a regular file"}));
+  EXPECT_TRUE(throws_error_with([&] { JsonFile j(dir.path()); }, {"is a directory", "expected a JSON file"}));
   JsonFile ok("mem.json", nlohmann::json{{"k", 1}});
   EXPECT_EQ(ok.integer("k"), 1);
   EXPECT_EQ(ok.json().at("k"), 1);

@@ -278,7 +278,7 @@ TEST(Npy, WriteValidatesAndReportsThePath) {
   EXPECT_FALSE(std::filesystem::exists(p));
   const float x = 1.f;
   EXPECT_TRUE(throws_error_with([&] { write_npy_f32(dir / "nodir" / "y.npy", {1}, &x); }, {"y.npy", "cannot open"}));
-  EXPECT_TRUE(throws_error_with([&] { read_npy(dir / "absent.npy"); }, {"absent.npy", "cannot open"}));
+  EXPECT_TRUE(throws_error_with([&] { read_npy(dir / "absent.npy"); }, {"absent.npy", "does not exist"}));
 }
 
 }  // namespace

@@ -156,8 +156,16 @@ struct HostInput {
 };
 
 HostInput read_input(const std::string& path, const std::string& option) {
-  const io::NpyArray a = io::read_npy(path);
-  HostInput in{a.shape, a.as_f32()};
+  HostInput in;
+  try {
+    const io::NpyArray a = io::read_npy(path);
+    in = HostInput{a.shape, a.as_f32()};
+  } catch (const Error& e) {
+    // The reader names the file; the user also needs to know which option it was given to.
+    std::string what = e.what();
+    if (what.rfind(path, 0) != 0) what = path + ": " + what;
+    fail(option + " " + what);
+  }
   for (float v : in.values)
     if (!std::isfinite(v)) fail(path + " (" + option + "): holds a non-finite value");
   return in;
