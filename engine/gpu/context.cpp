@@ -11,6 +11,7 @@
 
 #include "engine/gpu/error.h"
 #include "engine/util/env.h"
+#include "engine/util/fault_injection.h"
 
 namespace ezivk::gpu {
 namespace {
@@ -451,14 +452,29 @@ void Context::submit_and_wait(VkCommandBuffer cb, double timeout_s) const {
   }
 }
 
-void Context::submit_and_wait(VkCommandBuffer cb, VkFence f, double timeout_s) const {
-  VkDevice dev = device_.get();
+void Context::submit(VkCommandBuffer cb, VkFence f) const {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb;
-  vk_check(vkQueueSubmit(queue_, 1, &si, f), "submitting GPU work");
+  vk_check(faults::should_fail(faults::Kind::Submit) ? VK_ERROR_DEVICE_LOST : vkQueueSubmit(queue_, 1, &si, f),
+           "submitting GPU work");
+}
+
+void Context::wait(VkFence f, double timeout_s) const {
+  VkDevice dev = device_.get();
   const uint64_t ns = timeout_s >= 1e9 ? UINT64_MAX : uint64_t(timeout_s * 1e9);
-  VkResult r = vkWaitForFences(dev, 1, &f, VK_TRUE, ns);
+  // An injected hang waits on a fence nothing will signal, so the timeout path runs for real.
+  VkFence wait_on = f;
+  Handle<VkFence> never;
+  if (faults::should_fail(faults::Kind::Hang)) {
+    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence h;
+    vk_check(vkCreateFence(dev, &fi, nullptr, &h), "creating a fence");
+    never = Handle<VkFence>(h, [dev](VkFence x) { vkDestroyFence(dev, x, nullptr); });
+    vkWaitForFences(dev, 1, &f, VK_TRUE, UINT64_MAX);  // the real work still finishes before the error
+    wait_on = h;
+  }
+  VkResult r = vkWaitForFences(dev, 1, &wait_on, VK_TRUE, ns);
   if (r == VK_TIMEOUT) {
     char buf[200];
     std::snprintf(buf, sizeof buf, "GPU work did not finish within %g s on '%s' (raise EZIVK_TIMEOUT_S if this is expected)",
@@ -466,6 +482,11 @@ void Context::submit_and_wait(VkCommandBuffer cb, VkFence f, double timeout_s) c
     fail(buf);
   }
   vk_check(r, "waiting for GPU work");
+}
+
+void Context::submit_and_wait(VkCommandBuffer cb, VkFence f, double timeout_s) const {
+  submit(cb, f);
+  wait(f, timeout_s);
 }
 
 std::optional<bool> Context::coopmat_verdict(const std::string& kernel) const {

@@ -1,6 +1,7 @@
 #pragma once
 // The Vulkan instance, the chosen device and its compute queue, plus the services every op uses:
 // pipelines (created on first use, cached on disk), host<->device transfers and validation bookkeeping.
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -106,6 +107,14 @@ class Context {
   void submit_and_wait(VkCommandBuffer cb, double timeout_s) const;
   // Submits with `fence` (unsignaled) and waits; on timeout throws, leaving the fence to signal later.
   void submit_and_wait(VkCommandBuffer cb, VkFence fence, double timeout_s) const;
+  // The two halves: submit throws when the queue refused the work (the fence is then not pending); wait throws when
+  // the fence did not signal within timeout_s (or the device was lost).
+  void submit(VkCommandBuffer cb, VkFence fence) const;
+  void wait(VkFence fence, double timeout_s) const;
+
+  // Device memory held by this context's arenas right now (the soak benchmark watches it stay flat).
+  uint64_t device_memory_live() const { return live_bytes_.load(); }
+  void note_device_memory(int64_t delta) { live_bytes_ += uint64_t(delta); }
 
   void save_pipeline_cache() const;
 
@@ -139,6 +148,7 @@ class Context {
   double timeout_s_ = 600;
 
   mutable std::mutex mu_;
+  std::atomic<uint64_t> live_bytes_{0};
   std::vector<std::string> messages_;
   std::unordered_map<std::string, std::unique_ptr<Pipeline>> pipelines_;
   std::unique_ptr<Arena> staging_;

@@ -4,6 +4,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/error.h"
+#include "engine/util/fault_injection.h"
 
 namespace ezivk::gpu {
 
@@ -85,11 +86,17 @@ Arena::Arena(Context& ctx, std::string name, uint64_t capacity, MemoryUse use)
   ai.allocationSize = req.size;
   ai.memoryTypeIndex = uint32_t(type);
   VkDeviceMemory mem = VK_NULL_HANDLE;
-  VkResult r = vkAllocateMemory(dev, &ai, nullptr, &mem);
+  VkResult r = faults::should_fail(faults::Kind::Alloc) ? VK_ERROR_OUT_OF_DEVICE_MEMORY
+                                                         : vkAllocateMemory(dev, &ai, nullptr, &mem);
   if (r != VK_SUCCESS)
     fail("allocating " + format_bytes(req.size) + " for arena '" + name_ + "' failed: " + vk_result_name(r) +
          " (memory heap " + std::to_string(heap) + " holds " + format_bytes(heap_size) + ")");
-  memory_ = Handle<VkDeviceMemory>(mem, [dev](VkDeviceMemory m) { vkFreeMemory(dev, m, nullptr); });
+  const uint64_t held = req.size;
+  ctx.note_device_memory(int64_t(held));
+  memory_ = Handle<VkDeviceMemory>(mem, [dev, held, c = &ctx](VkDeviceMemory m) {
+    vkFreeMemory(dev, m, nullptr);
+    c->note_device_memory(-int64_t(held));
+  });
   vk_check(vkBindBufferMemory(dev, buf, mem, 0), "binding arena memory");
 
   const auto flags = mp.memoryTypes[type].propertyFlags;

@@ -220,8 +220,9 @@ void Recorder::submit_and_wait() {
   recording_ = false;
   VkFence f = fence_.get();
   vk_check(vkResetFences(ctx_.device(), 1, &f), "resetting a fence");
+  ctx_.submit(cb_, f);  // throws with nothing pending when the queue refuses the work
   pending_ = true;
-  ctx_.submit_and_wait(cb_, f, ctx_.submit_timeout_s());
+  ctx_.wait(f, ctx_.submit_timeout_s());
   pending_ = false;
 
   timings_.clear();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine/util/error.h"
+#include "engine/util/fault_injection.h"
 
 namespace ezivk::io {
 
@@ -94,6 +95,10 @@ fs::path write_temporary(const fs::path& path, const std::function<void(std::ost
   }
   try {
     write(f);
+    if (faults::should_fail(faults::Kind::Write)) {
+      errno = EIO;
+      f.setstate(std::ios::badbit);
+    }
   } catch (...) {
     f.close();
     discard();

@@ -13,6 +13,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/gpu/recorder.h"
 #include "tools/ezivk/bench_ops.h"
+#include "tools/ezivk/bench_soak.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
 #include "tools/ezivk/report_files.h"
@@ -78,7 +79,9 @@ void usage() {
       "usage: ezivk bench generate [--model DIR] [--size WxH] [--steps 25,50] ...\n"
       "  Times whole text-to-image runs (see `ezivk bench generate --help`).\n"
       "usage: ezivk bench ezigen [--model DIR] [--size WxH] [--steps N] [--rounds N] ...\n"
-      "  Times a whole EZIGen run per phase and round (see `ezivk bench ezigen --help`).");
+      "  Times a whole EZIGen run per phase and round (see `ezivk bench ezigen --help`).\n"
+      "usage: ezivk bench soak --model DIR [--runs 1000] [--ezigen] ...\n"
+      "  Many generations in one process; host RSS and device memory must stay flat (see `ezivk bench soak --help`).");
 }
 
 }  // namespace
@@ -91,7 +94,8 @@ int bench(const std::vector<std::string>& args) {
   if (args[0] == "unet" || args[0] == "vae" || args[0] == "text") return bench_models(args);
   if (args[0] == "generate") return bench_generate(args);
   if (args[0] == "ezigen") return bench_ezigen(args);
-  if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops, unet, vae, text, generate or ezigen)");
+  if (args[0] == "soak") return bench_soak(args);
+  if (args[0] != "ops") throw UsageError("unknown benchmark '" + args[0] + "' (expected: ops, unet, vae, text, generate, ezigen or soak)");
   if (wants_help(args)) {
     usage();
     return 0;
