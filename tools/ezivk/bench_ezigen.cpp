@@ -14,6 +14,7 @@
 #include "engine/util/error.h"
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
+#include "tools/ezivk/synthetic_subject.h"
 #include "tools/ezivk/report_files.h"
 #include "tools/ezivk/progress.h"
 
@@ -29,21 +30,6 @@ const char* kUsage =
     "  Defaults: --size 512x512 --steps 50 --rounds 6 on GPUs; --size 256x256 --steps 10 --rounds 2 on CPU drivers.\n"
     "  Subjects are encoded at the model's own size. Writes FILE (default bench-ezigen.txt) and FILE.json.\n";
 
-// A deterministic subject picture: a disc of colour on white.
-io::Image8 synthetic_subject(int size) {
-  io::Image8 img{size, size, 3, std::vector<uint8_t>(size_t(size) * size * 3, 255)};
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) {
-      const double dx = (x - size / 2.0) / size, dy = (y - size / 2.0) / size;
-      if (dx * dx + dy * dy < 0.12) {
-        uint8_t* p = &img.pixels[(size_t(y) * size + size_t(x)) * 3];
-        p[0] = uint8_t(120 + 100 * dx);
-        p[1] = uint8_t(80 + 60 * dy);
-        p[2] = 40;
-      }
-    }
-  return img;
-}
 
 double mean_after_first(const std::vector<double>& v) {
   if (v.empty()) return 0;

@@ -15,6 +15,7 @@
 #include "tools/ezivk/cli_args.h"
 #include "tools/ezivk/commands.h"
 #include "tools/ezivk/report_files.h"
+#include "tools/ezivk/synthetic_subject.h"
 
 namespace ezivk::cli {
 
@@ -25,20 +26,6 @@ const char* kUsage =
     "  Generations in one process (with --ezigen each run also does an EZIGen generation, one round); prints host\n"
     "  RSS and device memory after the 1st, 10th, every 100th and the last run. Writes FILE (bench-soak.txt) + .json.\n";
 
-io::Image8 disc_subject(int size) {
-  io::Image8 img{size, size, 3, std::vector<uint8_t>(size_t(size) * size * 3, 255)};
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) {
-      const double dx = (x - size / 2.0) / size, dy = (y - size / 2.0) / size;
-      if (dx * dx + dy * dy < 0.1) {
-        uint8_t* p = &img.pixels[(size_t(y) * size + size_t(x)) * 3];
-        p[0] = 200;
-        p[1] = uint8_t(60 + 100 * dy);
-        p[2] = 40;
-      }
-    }
-  return img;
-}
 
 }  // namespace
 
@@ -68,7 +55,7 @@ std::vector<SoakSample> run_soak(gpu::Context& ctx, const SoakOptions& o, const 
       p.steps = std::max(o.steps, 2);
       p.seed = uint64_t(run);
       p.rounds.fixed = 1;
-      p.subjects.push_back({disc_subject(pipeline::subject_size(*sd)), "a dog", std::nullopt});
+      p.subjects.push_back({synthetic_subject(pipeline::subject_size(*sd)), "a dog", std::nullopt});
       (void)pipeline::ezigen_generate(*sd, &*weights, p);
     }
     if (run == 1 || run == 10 || run == o.runs || (keep && keep(run))) {

@@ -80,6 +80,35 @@ def load_checkpoint(path):
     return torch.load(path, map_location="cpu")
 
 
+def resume(wd, stage, params, opt):
+    """Loads <wd>/checkpoint.pt into params and opt if it exists; returns the step to continue from."""
+    ck = load_checkpoint(wd / "checkpoint.pt")
+    if not ck:
+        return 0
+    for k, v in ck["params"].items():
+        params[k].data.copy_(v)
+    opt.load_state_dict(ck["opt"])
+    print(f"[{stage}] resumed at step {ck['step']} from {wd / 'checkpoint.pt'}")
+    return ck["step"]
+
+
+def train_step(loss, params, opt, clip=1.0):
+    """Backward, gradient-norm clipping, one optimiser step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(trainable(params), clip)
+    opt.step()
+
+
+def maybe_checkpoint(wd, step, args, params, opt, prog):
+    """After step `step` (0-based): every args.every steps and at the end, save atomically and report."""
+    if (step + 1) % args.every == 0 or step + 1 == args.steps:
+        save_checkpoint(wd / "checkpoint.pt", {
+            "params": {k: v.detach() for k, v in params.items()}, "opt": opt.state_dict(),
+            "step": step + 1, "args": vars(args)})
+        prog.report(step + 1)
+
+
 def cosine_lr(step, total, peak, warmup, floor=0.1):
     if step < warmup:
         return peak * (step + 1) / warmup

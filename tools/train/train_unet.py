@@ -108,14 +108,7 @@ def main():
     # The output conv starts at zero: the first predictions are 0 and the loss starts at 1.
     params["conv_out.weight"].data.zero_()
     opt = torch.optim.AdamW(common.trainable(params), lr=args.lr, weight_decay=0.0)
-    start = 0
-    ck = common.load_checkpoint(wd / "checkpoint.pt")
-    if ck:
-        for k, v in ck["params"].items():
-            params[k].data.copy_(v)
-        opt.load_state_dict(ck["opt"])
-        start = ck["step"]
-        print(f"[unet] resumed at step {start} from {wd / 'checkpoint.pt'}")
+    start = common.resume(wd, "unet", params, opt)
     print(f"[unet] {sum(p.numel() for p in common.trainable(params)):,} parameters, {n} threads, "
           f"batch {args.batch}, {args.steps} steps, {len(cache['ids'])} cached scenes; checkpoints in {wd}")
     W = ref.Weights(params)
@@ -139,16 +132,9 @@ def main():
         ctx = ref.clip_text_forward(W, TEXT_CONFIG, ids)
         pred = ref.unet_forward(W, UNET_CONFIG, xt, t.float(), ctx)
         loss = ((pred - eps) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(common.trainable(params), 1.0)
-        opt.step()
+        common.train_step(loss, params, opt)
         prog.add(loss.item())
-        if (step + 1) % args.every == 0 or step + 1 == args.steps:
-            common.save_checkpoint(wd / "checkpoint.pt", {
-                "params": {k: v.detach() for k, v in params.items()}, "opt": opt.state_dict(),
-                "step": step + 1, "args": vars(args)})
-            prog.report(step + 1)
+        common.maybe_checkpoint(wd, step, args, params, opt, prog)
     export(params)
 
 

@@ -61,16 +61,9 @@ def main():
     args = ap.parse_args()
     n = common.threads()
     wd = common.work_dir("vae")
-    ck = common.load_checkpoint(wd / "checkpoint.pt")
     params = common.init_params(vae_table(), args.seed)
     opt = torch.optim.AdamW(common.trainable(params), lr=args.lr, weight_decay=0.0)
-    start = 0
-    if ck:
-        for k, v in ck["params"].items():
-            params[k].data.copy_(v)
-        opt.load_state_dict(ck["opt"])
-        start = ck["step"]
-        print(f"[vae] resumed at step {start} from {wd / 'checkpoint.pt'}")
+    start = common.resume(wd, "vae", params, opt)
     print(f"[vae] {sum(p.numel() for p in common.trainable(params)):,} parameters, {n} threads, "
           f"batch {args.batch}, {args.steps} steps; checkpoints in {wd}")
     W = ref.Weights(params)
@@ -82,16 +75,9 @@ def main():
             g["lr"] = common.cosine_lr(step, args.steps, args.lr, 200)
         x = batch(DATA_SEED, step * args.batch, args.batch)
         loss, rec = step_loss(W, x, gen, args.kl)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(common.trainable(params), 1.0)
-        opt.step()
+        common.train_step(loss, params, opt)
         prog.add(rec.item())
-        if (step + 1) % args.every == 0 or step + 1 == args.steps:
-            common.save_checkpoint(wd / "checkpoint.pt", {
-                "params": {k: v.detach() for k, v in params.items()}, "opt": opt.state_dict(),
-                "step": step + 1, "args": vars(args)})
-            prog.report(step + 1)
+        common.maybe_checkpoint(wd, step, args, params, opt, prog)
     export(params, wd)
 
 
