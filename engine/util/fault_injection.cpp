@@ -18,7 +18,7 @@ void arm(Kind kind, int64_t nth) {
   g_armed[int(kind)] = nth < 0 ? 0 : nth;
   bool any = false;
   for (int i = 0; i < kKinds; ++i) any = any || g_armed[i] != 0;
-  g_any = any || nth == -1;
+  g_any = any;
 }
 
 void disarm_all() {

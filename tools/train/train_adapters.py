@@ -40,25 +40,6 @@ class Demo:
         self.ac = train_unet.alphas_cumprod()
 
 
-class BatchHooks(ez.Hooks):
-    """The fixture hooks with one subject bank per batch item ([B, N, C]) and trainable adapter tensors."""
-
-    def adapter(self, block, h, heads):
-        if self.mode != "adapter":
-            return h
-        A = self.ck
-        i = self.names.index(block)
-        a = ref.layer_norm(h, A[block + ".adapter_norm.weight"], A[block + ".adapter_norm.bias"], 1e-5)
-        s = self.bank[block] * A["learnable_weights"][i]
-        kv = torch.cat([a, s], dim=1)
-        q = a @ A[block + ".adapter.to_q.weight"].t()
-        k = kv @ A[block + ".adapter.to_k.weight"].t()
-        v = kv @ A[block + ".adapter.to_v.weight"].t()
-        o = ref.attention(q, k, v, heads)
-        o = o @ A[block + ".adapter.to_out.0.weight"].t() + A[block + ".adapter.to_out.0.bias"]
-        return h + o + a
-
-
 def init_adapters(m, names):
     """Adapters from each block's attn1, adapter norms from norm1, learnable weights 1 (the paper's init)."""
     p = {}
@@ -112,11 +93,9 @@ def main():
     n = common.threads()
     wd = common.work_dir("adapters")
     m = Demo()
-
-    class Names:  # block_names wants an object with unet_cfg
-        unet_cfg = m.unet_cfg
-    names = ez.block_names(Names)
-    hooks = BatchHooks(names)
+    names = ez.block_names(m)
+    # The fixture's hooks take a bank of one item ([1, N, C], expanded) or, as here, one per batch item ([B, N, C]).
+    hooks = ez.Hooks(names)
     params = init_adapters(m, names)
     opt = torch.optim.AdamW(common.trainable(params), lr=args.lr, weight_decay=0.0)
     start = common.resume(wd, "adapters", params, opt)
