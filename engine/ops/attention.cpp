@@ -16,13 +16,16 @@ constexpr const char* kOp = "attention";
 
 std::string what(const char* name, const char* msg) { return std::string(kOp) + ": " + name + " " + msg; }
 
-// A view's offset, row stride and batch stride in vec4 units, as the shaders index.
+// A view's offset, row stride and batch stride in elements; in vec4 units once `to_vec4` has run (the common
+// kernels' units).
 struct Resolved {
   uint32_t off = 0, rs = 0, bs = 0;
+  bool vec4_aligned() const { return off % 4 == 0 && rs % 4 == 0 && bs % 4 == 0; }
+  Resolved to_vec4() const { return {off / 4, rs / 4, bs / 4}; }
 };
 
 // Checks one token-major operand against [batch (or 1 when `shareable`), tokens, hd] and its view, and
-// returns the element strides the shader uses. tokens < 0: any.
+// returns the element strides. tokens < 0: any.
 Resolved resolve(const char* name, const Tensor& t, const TokenView& v, int64_t batch, int64_t tokens, int64_t hd,
                  bool shareable, DType dtype) {
   if (t.rank() != 3) fail(what(name, "must be [batch, tokens, heads*D], got ") + shape_string(t.shape));
@@ -43,16 +46,12 @@ Resolved resolve(const char* name, const Tensor& t, const TokenView& v, int64_t 
   if (bs < -1) fail(what(name, "view batch_stride must be -1 (dense), 0 (shared) or positive"));
   if (tb == 1 && batch > 1 && bs > 0) fail(what(name, "has batch 1, shared by every batch item: its batch_stride must be 0 or -1"));
   if (bs == -1) bs = tb == 1 ? 0 : t.dim(1) * rs;
-  // The kernels move 4 channels per load.
-  if (v.offset % 4 || rs % 4 || bs % 4)
-    fail(what(name, "view offset, row_stride and batch_stride must be multiples of 4 elements, got ") +
-         std::to_string(v.offset) + ", " + std::to_string(rs) + ", " + std::to_string(bs));
   const int64_t last = v.offset + (tb - 1) * bs + (t.dim(1) - 1) * rs + hd - 1;
   const int64_t avail = int64_t(t.data.size / dtype_bytes(dtype));
   if (last >= avail)
     fail(what(name, "view reaches element ") + std::to_string(last) + " but its buffer holds " + std::to_string(avail));
   if (last > int64_t(UINT32_MAX)) fail(what(name, "is too large for 32-bit element indexing"));
-  return {uint32_t(v.offset / 4), uint32_t(rs / 4), uint32_t(bs / 4)};
+  return {uint32_t(v.offset), uint32_t(rs), uint32_t(bs)};
 }
 
 // Which kernel runs and how it is specialised.
@@ -113,9 +112,11 @@ CoopmatPlan coopmat_plan(const gpu::Context& ctx, uint32_t d, DType dt) {
   return {0, 0, "at least " + std::to_string(coopmat_shared_bytes(32)) + " bytes of shared memory"};
 }
 
-Kernel choose(gpu::Context& ctx, uint32_t d, DType dt, AttentionKernel which) {
-  const std::string suffix = std::string("_") + variant(dt);
-  const CoopmatPlan cm = coopmat_plan(ctx, d, dt);
+// `any`: D or a view is not a multiple of 4, so only the `_any` variants (scalar loads) can run.
+Kernel choose(gpu::Context& ctx, uint32_t d, DType dt, AttentionKernel which, bool any) {
+  const std::string suffix = std::string("_") + variant(dt) + (any ? "_any" : "");
+  CoopmatPlan cm = coopmat_plan(ctx, d, dt);
+  if (any && cm.why_not.empty()) cm.why_not = "views whose offsets and strides are multiples of 4 elements";
   if (which == AttentionKernel::Coopmat && !cm.why_not.empty())
     fail(std::string(kOp) + ": the cooperative-matrix kernel needs " + cm.why_not);
   const bool use_cm = which == AttentionKernel::Coopmat ||
@@ -130,13 +131,14 @@ Kernel choose(gpu::Context& ctx, uint32_t d, DType dt, AttentionKernel which) {
   }
   // T threads per query keep at most 64 channels each in registers; BC keys per block fill the shared memory
   // budget (the 32 KiB lavapipe and many GPUs offer) with K and V blocks plus the partial-sum scratch.
+  const uint32_t d4 = (d + 3) / 4;  // the kernels pad the head to whole vec4s
   uint32_t t = 1;
-  while (d / t > 64) t *= 2;
-  while (t > 1 && d % (4 * t) != 0) t /= 2;
+  while (d4 / t > 16) t *= 2;
+  while (t > 1 && d4 % t != 0) t /= 2;
   const uint32_t wg = t >= 8 ? 128 : 64;
   uint32_t budget = 32768;
   if (ctx.caps().max_shared_memory) budget = std::min(budget, ctx.caps().max_shared_memory);
-  const uint32_t per_key = 2 * d * 4 + (t > 1 ? wg * 4 : 0);
+  const uint32_t per_key = 2 * d4 * 16 + (t > 1 ? wg * 4 : 0);
   const uint32_t bc = std::min<uint32_t>(32, (budget - 16) / per_key);
   if (bc == 0) fail(std::string(kOp) + ": head width " + std::to_string(d) + " does not fit this device's shared memory");
   return {"attention/attention" + suffix, {wg, d, t, bc}, wg / t};
@@ -163,19 +165,18 @@ void attention(gpu::Context& ctx, gpu::Recorder& rec, const AttentionArgs& a) {
   if (hd % a.heads != 0)
     fail(what("q", "channels ") + std::to_string(hd) + " are not divisible by heads = " + std::to_string(a.heads));
   const int64_t d = hd / a.heads;
-  if (d % 8 != 0 || d > 512)
-    fail(std::string(kOp) + ": head width D = " + std::to_string(d) + " must be a multiple of 8 up to 512");
+  if (d > 512) fail(std::string(kOp) + ": head width D = " + std::to_string(d) + " is above the supported 512");
   const DType dt = a.q.dtype;
   if (dt == DType::F16 && !ctx.fp16()) fail(std::string(kOp) + ": f16 tensors need 16-bit storage, which this device lacks");
   if (a.k2.has_value() != a.v2.has_value()) fail(std::string(kOp) + ": k2 and v2 must be given together");
   if (!std::isfinite(a.w2)) fail(std::string(kOp) + ": w2 must be finite");
   if (!(a.scale >= 0.f) || !std::isfinite(a.scale)) fail(std::string(kOp) + ": scale must be finite and not negative");
 
-  const Resolved q = resolve("q", a.q, a.q_view, batch, nq, hd, false, dt);
-  const Resolved k1 = resolve("k1", a.k1, a.k1_view, batch, -1, hd, true, dt);
+  Resolved q = resolve("q", a.q, a.q_view, batch, nq, hd, false, dt);
+  Resolved k1 = resolve("k1", a.k1, a.k1_view, batch, -1, hd, true, dt);
   const int64_t nk1 = a.k1.dim(1);
-  const Resolved v1 = resolve("v1", a.v1, a.v1_view, batch, nk1, hd, true, dt);
-  const Resolved o = resolve("out", a.out, a.out_view, batch, nq, hd, false, dt);
+  Resolved v1 = resolve("v1", a.v1, a.v1_view, batch, nk1, hd, true, dt);
+  Resolved o = resolve("out", a.out, a.out_view, batch, nq, hd, false, dt);
   Resolved k2, v2;
   int64_t nk2 = 0;
   if (a.k2) {
@@ -218,7 +219,12 @@ void attention(gpu::Context& ctx, gpu::Recorder& rec, const AttentionArgs& a) {
   const float scale = a.scale > 0.f ? a.scale : float(1.0 / std::sqrt(double(d)));
   const float qscale = float(double(scale) * 1.4426950408889634);  // log2(e): the kernels use exp2
 
-  const Kernel kern = choose(ctx, uint32_t(d), dt, a.kernel);
+  // The common kernels move 4 channels per load; other widths and views take the `_any` variants.
+  const bool any = d % 4 != 0 || !(q.vec4_aligned() && k1.vec4_aligned() && v1.vec4_aligned() && o.vec4_aligned() &&
+                                   k2.vec4_aligned() && v2.vec4_aligned());
+  if (!any)
+    for (Resolved* r : {&q, &k1, &v1, &o, &k2, &v2}) *r = r->to_vec4();
+  const Kernel kern = choose(ctx, uint32_t(d), dt, a.kernel, any);
   const auto& pipe = ctx.pipeline(kern.shader, kern.spec);
   struct {
     uint32_t nq, nk1, nk2, heads;
@@ -244,7 +250,7 @@ void attention(gpu::Context& ctx, gpu::Recorder& rec, const AttentionArgs& a) {
 
   constexpr uint32_t kCapWg = 64;  // a power of two: the mass reduction halves it
   const uint32_t cspec[] = {kCapWg, uint32_t(d)};
-  const auto& cpipe = ctx.pipeline(std::string("attention/attention_capture_") + variant(dt), cspec);
+  const auto& cpipe = ctx.pipeline(std::string("attention/attention_capture_") + variant(dt) + (any ? "_any" : ""), cspec);
   struct {
     uint32_t nq, nk2, heads, nsel;
     Resolved q, k2;

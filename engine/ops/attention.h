@@ -15,8 +15,9 @@ namespace ezivk::ops {
 
 // Where a token-major operand's elements live inside its tensor's slice, in elements: token t of batch item
 // b, channel c is at offset + b·batch_stride + t·row_stride + c. Lets Q/K/V be views into one fused
-// [tokens, 3·H·D] buffer (row_stride 3·H·D, offsets 0, H·D, 2·H·D). All three must be multiples of 4
-// (the kernels load 4 channels at a time).
+// [tokens, 3·H·D] buffer (row_stride 3·H·D, offsets 0, H·D, 2·H·D). Any head width D from 1 to 512 runs: when
+// D and every view's offset and strides are multiples of 4 the kernels load 4 channels at a time; otherwise
+// their `_any` variants load channels one by one (slower; the cooperative-matrix kernel has no such variant).
 struct TokenView {
   int64_t offset = 0;
   int64_t row_stride = 0;     // 0: dense, H·D

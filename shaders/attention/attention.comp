@@ -1,5 +1,5 @@
 #version 450
-//! variants: f32 f16
+//! variants: f32 f16 f32_any f16_any
 // Flash attention (FlashAttention-2 shape) over [first source ‖ second source] keys without concatenating
 // them: one workgroup per (batch·head, block of BR queries); key/value blocks of BC tokens are staged in
 // shared memory; each query keeps its running max m, running sum l and output accumulator in registers.
@@ -13,11 +13,11 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
-layout(constant_id = 1) const uint D = 64;      // head width, a multiple of 4·T
+layout(constant_id = 1) const uint D = 64;      // head width; D4 a multiple of T
 layout(constant_id = 2) const uint T = 1;       // threads per query
 layout(constant_id = 3) const uint BC = 32;     // keys per staged block
 const uint BR = WG / T;   // queries per workgroup
-const uint D4 = D / 4;
+const uint D4 = (D + 3) / 4;
 const uint DT4 = D4 / T;  // vec4s of the head each thread owns
 
 #include "attention_io.glsl"
@@ -46,9 +46,9 @@ void main() {
   const uint qi = min(q0 + r, p.nq - 1);  // rows past the end compute a duplicate and write nothing
 
   vec4 q[DT4], o[DT4];  // indexed by constant-trip loops only: registers
-  const uint qbase = p.q_off + b * p.q_bs + qi * p.q_rs + h * D4;
+  const uint qbase = p.q_off + b * p.q_bs + qi * p.q_rs + h * HEAD_UNITS;
   for (uint i = 0; i < DT4; ++i) {
-    q[i] = p.qscale * load_q(qbase + t + T * i);
+    q[i] = p.qscale * load_q(qbase, t + T * i);
     o[i] = vec4(0);
   }
   float m = NEG, l = 0;
@@ -95,7 +95,7 @@ void main() {
 
   if (q0 + r >= p.nq) return;
   const float inv = 1.0 / l;
-  const uint obase = p.o_off + b * p.o_bs + qi * p.o_rs + h * D4;
-  for (uint i = 0; i < DT4; ++i) o_buf[obase + t + T * i] = STORE_VEC4(o[i] * inv);
+  const uint obase = p.o_off + b * p.o_bs + qi * p.o_rs + h * HEAD_UNITS;
+  for (uint i = 0; i < DT4; ++i) store_o(obase, t + T * i, o[i] * inv);
   if (p.stats != 0 && t == 0) write_stats(b, h, qi, m, l);
 }

@@ -1,5 +1,5 @@
 #version 450
-//! variants: f32 f16
+//! variants: f32 f16 f32_any f16_any
 // What the viewer draws, for a few selected queries: the head-averaged probabilities over the second
 // source's keys and the head-averaged share of probability mass those keys received. The main kernel left
 // each query's final max m and sum l (log2 domain); this pass recomputes only the selected queries' scores
@@ -12,14 +12,28 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const uint D = 64;
 
+const uint D4 = (D + 3) / 4;
+#if defined(VARIANT_ANY)
+// Any head width, as in attention_io.glsl: scalar loads, offsets in elements, channels past D read as 0.
+layout(std430, binding = 0) readonly buffer Qb { STORE_T q_buf[]; };
+layout(std430, binding = 1) readonly buffer K2b { STORE_T k2_buf[]; };
+const uint HEAD_UNITS = D;
+#define LOAD4(buf, base, d4) vec4(float(buf[(base) + 4 * (d4)]),                                           \
+                                  4 * (d4) + 1 < D ? float(buf[(base) + min(4 * (d4) + 1, D - 1)]) : 0.0, \
+                                  4 * (d4) + 2 < D ? float(buf[(base) + min(4 * (d4) + 2, D - 1)]) : 0.0, \
+                                  4 * (d4) + 3 < D ? float(buf[(base) + min(4 * (d4) + 3, D - 1)]) : 0.0)
+#else
 layout(std430, binding = 0) readonly buffer Qb { STORE_VEC4 q_buf[]; };
 layout(std430, binding = 1) readonly buffer K2b { STORE_VEC4 k2_buf[]; };
+const uint HEAD_UNITS = D / 4;
+#define LOAD4(buf, base, d4) vec4(buf[(base) + (d4)])
+#endif
 layout(std430, binding = 2) readonly buffer Ids { uint ids[]; };
 layout(std430, binding = 3) readonly buffer Sb { float stats[]; };
 layout(std430, binding = 4) buffer Pb { float probs[]; };  // [B, nsel, nk2]
 layout(std430, binding = 5) writeonly buffer Mb { float mass[]; };  // [B, nsel]
 
-// Offsets and strides in vec4 units, as in attention.comp.
+// Offsets and strides in vec4 units (elements in the `_any` variants), as in attention.comp.
 layout(push_constant) uniform P {
   uint nq, nk2, heads, nsel;
   uint q_off, q_rs, q_bs;
@@ -28,7 +42,7 @@ layout(push_constant) uniform P {
   float w2;
 } p;
 
-shared vec4 qs[D / 4];
+shared vec4 qs[D4];
 shared float red[WG];
 
 void main() {
@@ -41,15 +55,15 @@ void main() {
     const float inv_heads = 1.0 / float(p.heads);
     for (uint h = 0; h < p.heads; ++h) {
       barrier();
-      const uint qbase = p.q_off + b * p.q_bs + qi * p.q_rs + h * (D / 4);
-      for (uint d = tid; d < D / 4; d += WG) qs[d] = p.qscale * vec4(q_buf[qbase + d]);
+      const uint qbase = p.q_off + b * p.q_bs + qi * p.q_rs + h * HEAD_UNITS;
+      for (uint d = tid; d < D4; d += WG) qs[d] = p.qscale * LOAD4(q_buf, qbase, d);
       barrier();
       const uint si = ((b * p.heads + h) * p.nq + qi) * 2;
       const float m = stats[si], norm = inv_heads / stats[si + 1];
       for (uint j = tid; j < p.nk2; j += WG) {
-        const uint kbase = p.k2_off + b * p.k2_bs + j * p.k2_rs + h * (D / 4);
+        const uint kbase = p.k2_off + b * p.k2_bs + j * p.k2_rs + h * HEAD_UNITS;
         float s = 0;
-        for (uint d = 0; d < D / 4; ++d) s += dot(qs[d], p.w2 * vec4(k2_buf[kbase + d]));
+        for (uint d = 0; d < D4; ++d) s += dot(qs[d], p.w2 * LOAD4(k2_buf, kbase, d));
         const float pr = exp2(s - m) * norm;
         total += pr;
         probs[prow + j] = h == 0 ? pr : probs[prow + j] + pr;

@@ -91,7 +91,7 @@ void main() {
   for (uint e = tid; e < BR * D4; e += WG) {
     const uint r = e / D4, d4 = e % D4;
     const uint qr = min(q0 + r, p.nq - 1);
-    put4(r * LDK + 4 * d4, load_q(p.q_off + b * p.q_bs + qr * p.q_rs + h * D4 + d4));
+    put4(r * LDK + 4 * d4, load_q(p.q_off + b * p.q_bs + qr * p.q_rs + h * D4, d4));
   }
   barrier();
   coopmat<float16_t, gl_ScopeSubgroup, TM, TK, gl_MatrixUseA> qf[FR * (D / TK)];
@@ -178,7 +178,7 @@ void main() {
     const float inv = 1.0 / row_a[orow];
     const uint obase = p.o_off + b * p.o_bs + (q0 + orow) * p.o_rs + h * D4;
     for (uint i = 0; i < D4; ++i)
-      if (i < D4 / TPR) o_buf[obase + opart + TPR * i] = STORE_VEC4(o[i] * inv);
+      if (i < D4 / TPR) store_o(obase, opart + TPR * i, o[i] * inv);
   }
   if (p.stats != 0 && owner && q0 + tid < p.nq) write_stats(b, h, qi, m, l);
 }

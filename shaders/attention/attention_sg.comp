@@ -1,5 +1,5 @@
 #version 450
-//! variants: f32 f16
+//! variants: f32 f16 f32_any f16_any
 // Flash attention for CPU Vulkan drivers (lavapipe), same contract as attention.comp. There a subgroup is
 // one SIMD register and every buffer load inside a loop becomes a per-lane loop with bounds checks, however
 // uniform its address, so loads, not arithmetic, set the speed. Each lane owns R queries (their q, running
@@ -15,11 +15,11 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 32;  // a multiple of SG
-layout(constant_id = 1) const uint D = 64;   // head width, a multiple of 4
+layout(constant_id = 1) const uint D = 64;   // head width
 layout(constant_id = 2) const uint SG = 8;   // the subgroup size
 layout(constant_id = 3) const uint KG = 2;   // keys per step, 1 to 4
 layout(constant_id = 4) const uint R = 2;    // queries per lane
-const uint D4 = D / 4;
+const uint D4 = (D + 3) / 4;
 const uint J = (D4 + SG - 1) / SG;  // vec4s of one key row each lane holds
 
 #include "attention_io.glsl"
@@ -43,9 +43,9 @@ void main() {
   float m[R], l[R];
   [[unroll]] for (uint r = 0; r < R; ++r) {
     qi[r] = min(q0 + (gl_SubgroupID * R + r) * SG + gl_SubgroupInvocationID, p.nq - 1);  // past the end: a duplicate
-    const uint qbase = p.q_off + b * p.q_bs + qi[r] * p.q_rs + h * D4;
+    const uint qbase = p.q_off + b * p.q_bs + qi[r] * p.q_rs + h * HEAD_UNITS;
     [[unroll]] for (uint i = 0; i < D4; ++i) {
-      q[r * D4 + i] = p.qscale * load_q(qbase + i);
+      q[r * D4 + i] = p.qscale * load_q(qbase, i);
       o[r * D4 + i] = vec4(0);
     }
     m[r] = NEG;
@@ -100,8 +100,8 @@ void main() {
   [[unroll]] for (uint r = 0; r < R; ++r) {
     if (q0 + (gl_SubgroupID * R + r) * SG + gl_SubgroupInvocationID < p.nq) {
       const float inv = 1.0 / l[r];
-      const uint obase = p.o_off + b * p.o_bs + qi[r] * p.o_rs + h * D4;
-      [[unroll]] for (uint i = 0; i < D4; ++i) o_buf[obase + i] = STORE_VEC4(o[r * D4 + i] * inv);
+      const uint obase = p.o_off + b * p.o_bs + qi[r] * p.o_rs + h * HEAD_UNITS;
+      [[unroll]] for (uint i = 0; i < D4; ++i) store_o(obase, i, o[r * D4 + i] * inv);
       if (p.stats != 0) write_stats(b, h, qi[r], m[r], l[r]);
     }
   }

@@ -72,7 +72,8 @@ TEST_P(AutoencoderKLGolden, DecodeMatchesReferenceImage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, AutoencoderKLGolden,
-                         ::testing::Combine(::testing::Values(std::string("sd2-tiny"), std::string("sd1-tiny")),
+                         ::testing::Combine(::testing::Values(std::string("sd2-tiny"), std::string("sd1-tiny"),
+                                                              std::string("odd-tiny")),  // head width 12
                                             ::testing::Values(DType::F32, DType::F16)),
                          [](const auto& info) {
                            std::string n = std::get<0>(info.param);
