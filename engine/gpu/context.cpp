@@ -163,6 +163,28 @@ std::vector<DeviceCaps> enumerate_devices(bool validation) {
   return out;
 }
 
+namespace {
+
+// "134217728", "128M", "64K", "1G": a positive byte count (binary suffixes).
+uint64_t parse_byte_size(const char* what, const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string suffix = text.substr(digits);
+  int shift = -1;
+  if (suffix.empty()) shift = 0;
+  else if (suffix == "K" || suffix == "k") shift = 10;
+  else if (suffix == "M" || suffix == "m") shift = 20;
+  else if (suffix == "G" || suffix == "g") shift = 30;
+  uint64_t v = 0;
+  bool ok = digits > 0 && digits <= 12 && shift >= 0;
+  for (size_t i = 0; ok && i < digits; ++i) v = v * 10 + uint64_t(text[i] - '0');
+  if (!ok || v == 0 || v > (uint64_t(1) << (62 - shift)))
+    fail(std::string(what) + "='" + text + "' is not a byte count (digits with an optional K, M or G suffix)");
+  return v << shift;
+}
+
+}  // namespace
+
 Context::Context(ContextOptions options) : opt_(std::move(options)) {
   if (env_flag("EZIVK_FORCE_FP32")) opt_.force_fp32 = true;
   if (env_flag("EZIVK_NO_COOPMAT")) opt_.no_coopmat = true;
@@ -176,6 +198,8 @@ Context::Context(ContextOptions options) : opt_(std::move(options)) {
     if (!end || *end || !(v > 0)) fail(std::string("EZIVK_TIMEOUT_S='") + t + "' is not a positive number of seconds");
     timeout_s_ = v;
   }
+  if (const char* r = std::getenv("EZIVK_MAX_STORAGE_RANGE"); r && *r && !opt_.max_storage_range)
+    opt_.max_storage_range = parse_byte_size("EZIVK_MAX_STORAGE_RANGE", r);
   create_instance();
   pick_device();
   create_device();
@@ -240,6 +264,12 @@ void Context::pick_device() {
          "; ezivk needs 1.2 or newer");
   physical_ = pds[size_t(chosen)];
   caps_ = all[size_t(chosen)];
+  if (opt_.max_storage_range) {
+    if (opt_.max_storage_range < 4096)
+      fail("max_storage_range (EZIVK_MAX_STORAGE_RANGE) must be at least 4096 bytes, got " +
+           std::to_string(opt_.max_storage_range));
+    caps_.max_storage_buffer_range = std::min(caps_.max_storage_buffer_range, opt_.max_storage_range);
+  }
 }
 
 void Context::create_device() {

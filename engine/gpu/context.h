@@ -43,6 +43,10 @@ struct ContextOptions {
   // Never map device-local memory, so every host copy takes the staging path (tests use it to cover that
   // path on drivers such as lavapipe whose device memory is host-visible).
   bool staging_only = false;
+  // Treat the device's maxStorageBufferRange as at most this many bytes (0: the device's own;
+  // $EZIVK_MAX_STORAGE_RANGE, bytes or with a K/M/G suffix). Lets lavapipe stand in for devices with a small range,
+  // so the split dispatches and tiled decoding that large sizes need are tested on every machine.
+  uint64_t max_storage_range = 0;
 };
 
 // The on-disk cache folder: `configured` (ContextOptions::cache_dir), else $EZIVK_CACHE_DIR, $XDG_CACHE_HOME/ezivk or

@@ -39,12 +39,28 @@ void embedding(gpu::Context& ctx, gpu::Recorder& rec, const gpu::Slice& ids, uin
 
   const uint32_t spec[] = {kWg};
   const auto& pl = ctx.pipeline(std::string("embedding/embedding_") + variant(table.dtype), spec);
-  struct {
-    uint32_t n, dim, rows;
-  } push{uint32_t(y.numel()), uint32_t(table.dim(1)), uint32_t(table.dim(0))};
-  const Grid g = grid_1d(ctx, uint64_t(y.numel()), kWg);
-  rec.dispatch(pl, {{id_bytes, gpu::Access::Read}, bind(table, gpu::Access::Read), bind(y, gpu::Access::Write)}, push,
-               g.x, g.y, 1, kOp);
+  // SD2's token table in fp32 (193 MiB) is over lavapipe's 128 MiB range: bind it in runs of rows, and the
+  // tokens (ids and outputs) in runs too, one dispatch per pair.
+  const uint64_t rows = uint64_t(table.dim(0)), es = dtype_bytes(table.dtype), row_bytes = uint64_t(table.dim(1)) * es;
+  const uint64_t run = rows_per_binding(ctx, kOp, {row_bytes}, rows);
+  const uint64_t token_run = rows_per_binding(ctx, kOp, {row_bytes, 4}, count);
+  for (uint64_t t0 = 0; t0 < count; t0 += token_run) {
+    const uint64_t nt = std::min<uint64_t>(token_run, count - t0);
+    const gpu::Slice ids_run = id_bytes.sub(t0 * 4, nt * 4);  // 4-byte ids: an aligned_view's lead is whole ids
+    const AlignedView iv = aligned_view(ctx, ids_run, 4);
+    const AlignedView yv = aligned_view(ctx, y.data.sub(t0 * row_bytes, nt * row_bytes), es);
+    const Grid g = grid_1d(ctx, nt * uint64_t(table.dim(1)), kWg);
+    for (uint64_t r0 = 0; r0 < rows; r0 += run) {
+      const uint64_t n = std::min(run, rows - r0);
+      const AlignedView tv = aligned_view(ctx, table.data.sub(r0 * row_bytes, n * row_bytes), es);
+      struct {
+        uint32_t n, dim, rows, row0, run_rows, table_off, y_off, id_off;
+      } push{uint32_t(nt * uint64_t(table.dim(1))), uint32_t(table.dim(1)), uint32_t(rows), uint32_t(r0), uint32_t(n),
+             tv.elements, yv.elements, iv.elements};
+      rec.dispatch(pl, {{iv.slice, gpu::Access::Read}, {tv.slice, gpu::Access::Read}, {yv.slice, gpu::Access::Write}},
+                   push, g.x, g.y, 1, kOp);
+    }
+  }
 }
 
 std::vector<float> embedding_ref(const std::vector<uint32_t>& ids, const std::vector<float>& table, int64_t rows,

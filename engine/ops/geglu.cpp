@@ -1,5 +1,6 @@
 #include "engine/ops/geglu.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -26,11 +27,18 @@ void geglu(gpu::Context& ctx, gpu::Recorder& rec, const Tensor& x, const Tensor&
 
   const uint32_t spec[] = {kWg};
   const auto& pl = ctx.pipeline(std::string("geglu/geglu_") + variant(x.dtype), spec);
-  struct {
-    uint32_t n, d;
-  } push{uint32_t(y.numel()), uint32_t(want.back())};
-  const Grid g = grid_1d(ctx, uint64_t(y.numel()), kWg);
-  rec.dispatch(pl, {bind(x, gpu::Access::Read), bind(y, gpu::Access::Write)}, push, g.x, g.y, 1, kOp);
+  const uint64_t d = uint64_t(want.back()), rows = uint64_t(y.numel()) / d, es = dtype_bytes(x.dtype);
+  const uint64_t run = rows_per_binding(ctx, kOp, {2 * d * es, d * es}, rows);
+  for (uint64_t r0 = 0; r0 < rows; r0 += run) {
+    const uint64_t n = std::min(run, rows - r0);
+    const AlignedView xv = aligned_view(ctx, x.data.sub(r0 * 2 * d * es, n * 2 * d * es), es);
+    const AlignedView yv = aligned_view(ctx, y.data.sub(r0 * d * es, n * d * es), es);
+    struct {
+      uint32_t n, d, x_off, y_off;
+    } push{uint32_t(n * d), uint32_t(d), xv.elements, yv.elements};
+    const Grid g = grid_1d(ctx, n * d, kWg);
+    rec.dispatch(pl, {{xv.slice, gpu::Access::Read}, {yv.slice, gpu::Access::Write}}, push, g.x, g.y, 1, kOp);
+  }
 }
 
 std::vector<float> geglu_ref(const std::vector<float>& x, int64_t rows, int64_t d) {

@@ -1,5 +1,8 @@
 #include "engine/ops/gemm.h"
 
+#include <algorithm>
+#include <string>
+
 #include "engine/ops/dispatch_util.h"
 
 namespace ezivk::ops {
@@ -39,24 +42,43 @@ void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
   if (((batch - 1) * M * ldy + (M - 1) * ldy + N) * es > g.y.data.size) fail("gemm: y's strided view exceeds its buffer");
   if (M > 0xffffffffll / lda || M * batch > 0x7fffffffll) fail("gemm: problem too large for 32-bit indexing");
 
-  const AlignedView av = aligned_view(ctx, g.a.data, es), yv = aligned_view(ctx, g.y.data, es);
   const bool coopmat = resolve_coopmat(ctx, CoopmatKernel::Gemm, g.kernel, g.a.dtype, op);
-  const bool vec4 = K % 4 == 0 && lda % 4 == 0 && av.elements % 4 == 0;
-  const std::string name = coopmat ? "gemm/gemm_coopmat_" + coopmat_variant(ctx)
-                                   : std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
-  const uint32_t wg = vec4 ? kWg4 : kWg, tm = vec4 ? kTm4 : kTm, tn = vec4 ? kTn4 : kTn;
-  const uint32_t spec_simd[] = {wg, tm, tn};
-  const auto spec_cm = coopmat_spec(ctx, 4);
-  const auto& p = coopmat ? ctx.pipeline(name, spec_cm) : ctx.pipeline(name, spec_simd);
-  struct {
-    uint32_t M, N, K, lda, ldy, ba, bb, by, has_bias, off_a, off_y;
-  } push{uint32_t(M), uint32_t(N), uint32_t(K), lda, ldy, uint32_t(M * lda), batched_b ? uint32_t(N * K) : 0u,
-         uint32_t(M * ldy), g.bias ? 1u : 0u, av.elements, yv.elements};
+  // Runs of rows that each fit one storage binding (the feed-forward's [tokens, 8C] at large sizes does not);
+  // one batch item per dispatch when a batched product must be split.
+  const uint64_t a_rows_bytes = uint64_t(lda) * es, y_rows_bytes = uint64_t(ldy) * es;
+  const bool whole = rows_per_binding(ctx, op, {a_rows_bytes, y_rows_bytes}, uint64_t(batch * M)) == uint64_t(batch * M);
+  uint64_t run = whole ? uint64_t(M) : rows_per_binding(ctx, op, {a_rows_bytes, y_rows_bytes}, uint64_t(M));
+  if (run < uint64_t(M) && run >= 64) run -= run % 64;  // whole tiles where the range allows
+  const int64_t dispatch_batch = whole ? batch : 1;
   const gpu::Slice bias = g.bias ? g.bias->data : g.b.data;  // bound but unread without a bias
-  const uint32_t gx = coopmat ? ceil_div(uint64_t(N), 64) : ceil_div(uint64_t(N), uint64_t(wg) * tn);
-  const uint32_t gy = coopmat ? ceil_div(uint64_t(M), 64) : ceil_div(uint64_t(M), tm);
-  rec.dispatch(p, {{av.slice, gpu::Access::Read}, {g.b.data, gpu::Access::Read}, {bias, gpu::Access::Read}, {yv.slice, gpu::Access::Write}},
-               push, gx, gy, uint32_t(batch), "gemm");
+  for (int64_t bi = 0; bi < batch; bi += dispatch_batch) {
+    for (uint64_t m0 = 0; m0 < uint64_t(M); m0 += run) {
+      const uint64_t rows = std::min(run, uint64_t(M) - m0);
+      gpu::Slice as = g.a.data, ys = g.y.data, bs = g.b.data;
+      if (!whole) {
+        const uint64_t ra = uint64_t(bi) * M + m0;
+        as = g.a.data.sub(ra * a_rows_bytes, (rows - 1) * a_rows_bytes + uint64_t(K) * es);
+        ys = g.y.data.sub(ra * y_rows_bytes, (rows - 1) * y_rows_bytes + uint64_t(N) * es);
+        if (batched_b) bs = g.b.data.sub(uint64_t(bi) * N * K * es, uint64_t(N) * K * es);
+      }
+      const AlignedView av = aligned_view(ctx, as, es), yv = aligned_view(ctx, ys, es);
+      const bool vec4 = K % 4 == 0 && lda % 4 == 0 && av.elements % 4 == 0;
+      const std::string name = coopmat ? "gemm/gemm_coopmat_" + coopmat_variant(ctx)
+                                       : std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
+      const uint32_t wg = vec4 ? kWg4 : kWg, tm = vec4 ? kTm4 : kTm, tn = vec4 ? kTn4 : kTn;
+      const uint32_t spec_simd[] = {wg, tm, tn};
+      const auto spec_cm = coopmat_spec(ctx, 4);
+      const auto& p = coopmat ? ctx.pipeline(name, spec_cm) : ctx.pipeline(name, spec_simd);
+      struct {
+        uint32_t M, N, K, lda, ldy, ba, bb, by, has_bias, off_a, off_y;
+      } push{uint32_t(rows), uint32_t(N), uint32_t(K), lda, ldy, uint32_t(M * lda), batched_b ? uint32_t(N * K) : 0u,
+             uint32_t(M * ldy), g.bias ? 1u : 0u, av.elements, yv.elements};
+      const uint32_t gx = coopmat ? ceil_div(uint64_t(N), 64) : ceil_div(uint64_t(N), uint64_t(wg) * tn);
+      const uint32_t gy = coopmat ? ceil_div(rows, 64) : ceil_div(rows, tm);
+      rec.dispatch(p, {{av.slice, gpu::Access::Read}, {bs, gpu::Access::Read}, {bias, gpu::Access::Read}, {yv.slice, gpu::Access::Write}},
+                   push, gx, gy, uint32_t(dispatch_batch), "gemm");
+    }
+  }
 }
 
 void linear(gpu::Context& ctx, gpu::Recorder& rec, const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias,

@@ -77,6 +77,20 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
                                            GemmCase{1, 256, 513, 129, false, true, DType::F32}),
                          [](const auto& i) { return case_name(i.param); });
 
+// Against a 16 KiB storage-buffer range these operands need several bindings: runs of 64 rows (one dispatch
+// each, rows starting at offsets that are not binding-aligned), one batch item at a time for batched products.
+class GemmSplitTest : public GemmTest {};
+TEST_P(GemmSplitTest, RowRunsMatchReference) { check_gemm(small_range_context(), GetParam()); }
+TEST_P(GemmSplitTest, PortableRowRunsMatchReference) {
+  check_gemm(small_range_context(), GetParam(), ops::MatmulKernel::Portable);
+}
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmSplitTest,
+                         ::testing::Values(GemmCase{1, 300, 50, 40, false, true, DType::F32},  // y rows 200 B: 64-row runs
+                                           GemmCase{1, 333, 70, 37, false, true, DType::F16},
+                                           GemmCase{3, 100, 45, 24, true, true, DType::F32},   // per item, then runs
+                                           GemmCase{2, 70, 30, 130, false, false, DType::F32}),
+                         [](const auto& i) { return case_name(i.param); });
+
 using GemmEdgeTest = GpuTest;
 
 TEST_F(GemmEdgeTest, Fp16AccumulatesInFp32) {

@@ -15,7 +15,7 @@ constexpr uint8_t kGuardByte = 0xA5;
 }
 
 namespace {
-std::unique_ptr<gpu::Context> g_shared, g_acc16, g_forced;
+std::unique_ptr<gpu::Context> g_shared, g_acc16, g_forced, g_small_range;
 bool g_acc16_made = false, g_forced_made = false;
 
 gpu::ContextOptions validated() {
@@ -59,7 +59,17 @@ gpu::Context* forced_coopmat_context() {
   return g_forced.get();
 }
 
+gpu::Context& small_range_context() {
+  if (!g_small_range) {
+    gpu::ContextOptions o = validated();
+    o.max_storage_range = kSmallStorageRange;
+    g_small_range = std::make_unique<gpu::Context>(o);
+  }
+  return *g_small_range;
+}
+
 void release_contexts() {
+  g_small_range.reset();
   g_forced.reset();
   g_acc16.reset();
   g_shared.reset();
@@ -69,6 +79,7 @@ void GpuTest::SetUp() {
   ctx().clear_validation_messages();
   if (g_acc16) g_acc16->clear_validation_messages();
   if (g_forced) g_forced->clear_validation_messages();
+  if (g_small_range) g_small_range->clear_validation_messages();
 }
 
 void GpuTest::check_validation(gpu::Context& c) {
@@ -80,6 +91,7 @@ void GpuTest::TearDown() {
   check_validation(ctx());
   if (g_acc16) check_validation(*g_acc16);
   if (g_forced) check_validation(*g_forced);
+  if (g_small_range) check_validation(*g_small_range);
 }
 
 std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {

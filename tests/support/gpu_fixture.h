@@ -22,6 +22,10 @@ gpu::Context* acc16_context();
 // A context that runs the cooperative-matrix kernels wherever an op can (forced on CPU drivers, self-check off),
 // or nullptr where the device has none.
 gpu::Context* forced_coopmat_context();
+// A context that treats the device's storage-buffer range as kSmallStorageRange bytes, so tensors of a few KiB
+// take the paths (row runs, table runs, tiled decoding) that real sizes take on devices with a small range.
+inline constexpr uint64_t kSmallStorageRange = 16 << 10;
+gpu::Context& small_range_context();
 // Releases the contexts before static destruction (the validation layer's own statics are gone by then).
 void release_contexts();
 
