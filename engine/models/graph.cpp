@@ -145,32 +145,52 @@ void Graph::dump(const std::string& name, const Tensor& t) {
   io::write_npy_f32(dump_->dir / (name + ".npy"), t.shape, v.data());
 }
 
+std::string WholeBinding::describe() const {
+  return "'" + op + "' binds " + ops::shape_string(shape) + " " + ops::dtype_name(dtype) + " (" + gpu::format_bytes(bytes) +
+         ") whole";
+}
+
+void Graph::bound_whole(const char* op, const Tensor& t, uint64_t bytes) {
+  if (bytes > widest_.bytes) widest_ = {bytes, op, t.shape, t.dtype};
+}
+
+void Graph::bound_whole(const char* op, std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    if (t) bound_whole(op, *t, t->bytes());
+}
+
+// gemm splits its activations into runs of rows; the weight and bias are bound whole.
 void Graph::linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, const Tensor& y) {
-  if (!planning()) ops::linear(*ctx_, *rec_, x, w, bias, y);
+  if (planning()) return bound_whole("linear", {&w, bias ? &*bias : nullptr});
+  ops::linear(*ctx_, *rec_, x, w, bias, y);
 }
 
 void Graph::linear_strided(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, const Tensor& y,
                            uint32_t ldy) {
-  if (planning()) return;
+  if (planning()) return bound_whole("linear", {&w, bias ? &*bias : nullptr});
   const int64_t K = x.dim(-1), M = x.numel() / K, N = w.dim(0);
   ops::gemm(*ctx_, *rec_, {{x.data, x.dtype, {M, K}}, w, bias, {y.data, y.dtype, {M, N}}, 0, ldy});
 }
 
 void Graph::conv2d(const ops::Conv2dArgs& a) {
-  if (!planning()) ops::conv2d(*ctx_, *rec_, a);
+  if (planning()) return bound_whole("conv2d", {&a.x, &a.w, a.bias ? &*a.bias : nullptr, &a.y});
+  ops::conv2d(*ctx_, *rec_, a);
 }
 
 void Graph::group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& y, uint32_t groups,
                        float eps, bool silu) {
-  if (!planning()) ops::group_norm(*ctx_, *rec_, x, gamma, beta, y, groups, eps, silu);
+  if (planning()) return bound_whole("group_norm", {&x, &y});
+  ops::group_norm(*ctx_, *rec_, x, gamma, beta, y, groups, eps, silu);
 }
 
 void Graph::layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& y, float eps) {
-  if (!planning()) ops::layer_norm(*ctx_, *rec_, x, gamma, beta, y, eps);
+  if (planning()) return bound_whole("layer_norm", {&x, &y});
+  ops::layer_norm(*ctx_, *rec_, x, gamma, beta, y, eps);
 }
 
 void Graph::activation(ops::Activation kind, const Tensor& x, const Tensor& y) {
-  if (!planning()) ops::activation(*ctx_, *rec_, kind, x, y);
+  if (planning()) return bound_whole("activation", {&x, &y});
+  ops::activation(*ctx_, *rec_, kind, x, y);
 }
 
 void Graph::geglu(const Tensor& x, const Tensor& y) {
@@ -178,11 +198,13 @@ void Graph::geglu(const Tensor& x, const Tensor& y) {
 }
 
 void Graph::add(const Tensor& a, const Tensor& b, const Tensor& out, const ops::AddLayout& layout, float alpha) {
-  if (!planning()) ops::add(*ctx_, *rec_, a, b, out, layout, alpha);
+  if (planning()) return bound_whole("add", {&a, &b, &out});
+  ops::add(*ctx_, *rec_, a, b, out, layout, alpha);
 }
 
 void Graph::add(const Tensor& a, const Tensor& b, const Tensor& out, float alpha) {
-  if (!planning()) ops::add(*ctx_, *rec_, a, b, out, alpha);
+  if (planning()) return bound_whole("add", {&a, &b, &out});
+  ops::add(*ctx_, *rec_, a, b, out, alpha);
 }
 
 void Graph::copy(const Tensor& src, const Tensor& dst) {
@@ -193,23 +215,28 @@ void Graph::copy(const Tensor& src, const Tensor& dst) {
 }
 
 void Graph::transpose(const Tensor& x, const Tensor& y) {
-  if (!planning()) ops::transpose(*ctx_, *rec_, x, y);
+  if (planning()) return bound_whole("transpose", {&x, &y});
+  ops::transpose(*ctx_, *rec_, x, y);
 }
 
 void Graph::upsample_nearest2x(const Tensor& x, const Tensor& y) {
-  if (!planning()) ops::upsample_nearest2x(*ctx_, *rec_, x, y);
+  if (planning()) return bound_whole("upsample_nearest2x", {&x, &y});
+  ops::upsample_nearest2x(*ctx_, *rec_, x, y);
 }
 
 void Graph::upsample_nearest(const Tensor& x, const Tensor& y) {
-  if (!planning()) ops::upsample_nearest(*ctx_, *rec_, x, y);
+  if (planning()) return bound_whole("upsample_nearest", {&x, &y});
+  ops::upsample_nearest(*ctx_, *rec_, x, y);
 }
 
 void Graph::concat_channels(const Tensor& a, const Tensor& b, const Tensor& y) {
-  if (!planning()) ops::concat_channels(*ctx_, *rec_, a, b, y);
+  if (planning()) return bound_whole("concat_channels", {&a, &b, &y});
+  ops::concat_channels(*ctx_, *rec_, a, b, y);
 }
 
 void Graph::timestep_embedding(const Tensor& t, const Tensor& y, bool flip_sin_to_cos, float shift) {
-  if (!planning()) ops::timestep_embedding(*ctx_, *rec_, t, y, flip_sin_to_cos, shift);
+  if (planning()) return bound_whole("timestep_embedding", {&t, &y});
+  ops::timestep_embedding(*ctx_, *rec_, t, y, flip_sin_to_cos, shift);
 }
 
 void Graph::embedding(const gpu::Slice& ids, uint32_t count, const Tensor& table, const Tensor& y) {
@@ -217,7 +244,22 @@ void Graph::embedding(const gpu::Slice& ids, uint32_t count, const Tensor& table
 }
 
 void Graph::attention(const ops::AttentionArgs& a) {
-  if (!planning()) ops::attention(*ctx_, *rec_, a);
+  if (planning()) {
+    // Views (fused QKV) bind the whole strided range of their buffer.
+    auto reach = [&](const Tensor& t, const ops::TokenView& v) {
+      const int64_t rs = v.row_stride ? v.row_stride : t.dim(2);
+      const int64_t bs = v.batch_stride > 0 ? v.batch_stride : t.dim(1) * rs;
+      return uint64_t(v.offset + (t.dim(0) - 1) * bs + t.dim(1) * rs) * ops::dtype_bytes(t.dtype);
+    };
+    bound_whole("attention", a.q, reach(a.q, a.q_view));
+    bound_whole("attention", a.k1, reach(a.k1, a.k1_view));
+    bound_whole("attention", a.v1, reach(a.v1, a.v1_view));
+    bound_whole("attention", a.out, reach(a.out, a.out_view));
+    if (a.k2) bound_whole("attention", *a.k2, reach(*a.k2, a.k2_view));
+    if (a.v2) bound_whole("attention", *a.v2, reach(*a.v2, a.v2_view));
+    return;
+  }
+  ops::attention(*ctx_, *rec_, a);
 }
 
 void upload_floats(gpu::Context& ctx, const Tensor& t, std::span<const float> values) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <span>
@@ -47,6 +48,16 @@ class OffsetPool {
 };
 
 class Graph;
+
+// The largest tensor a forward binds whole (in one storage-buffer binding): what limits the sizes a device can run,
+// since ops that split their work into runs (gemm, geglu, embedding) are not counted.
+struct WholeBinding {
+  uint64_t bytes = 0;
+  std::string op;
+  std::vector<int64_t> shape;
+  DType dtype = DType::F32;
+  std::string describe() const;  // "'conv2d' binds [2, 640, 256, 256] f16 (160.0 MiB) whole"
+};
 
 // An activation tensor owned by a Graph's pool.
 class Act {
@@ -92,6 +103,8 @@ class Graph {
   DType dtype() const { return dtype_; }
   gpu::Context& ctx() const { return *ctx_; }
   uint64_t peak() const { return pool_.peak(); }
+  // Planning mode: the widest tensor an op of this forward binds whole.
+  const WholeBinding& widest_binding() const { return widest_; }
 
   Act alloc(std::vector<int64_t> shape) { return alloc(std::move(shape), dtype_); }
   Act alloc(std::vector<int64_t> shape, DType dtype);
@@ -127,6 +140,10 @@ class Graph {
   Graph(gpu::Context& ctx, DType dtype);
   friend class Act;
   void release(uint64_t off, uint64_t bytes) noexcept { pool_.release(off, bytes); }
+  // Planning mode: notes tensors an op binds whole (`bytes` overrides the shape's size: strided views).
+  void bound_whole(const char* op, std::initializer_list<const Tensor*> ts);
+  void bound_whole(const char* op, const Tensor& t, uint64_t bytes);
+  WholeBinding widest_;
 
   gpu::Context* ctx_;
   gpu::Recorder* rec_ = nullptr;

@@ -7,12 +7,20 @@ namespace ezivk::models {
 GraphRunner::GraphRunner(gpu::Context& ctx, std::string name, bool timing)
     : ctx_(ctx), name_(std::move(name)), rec_(ctx, timing) {}
 
-uint64_t GraphRunner::plan(DType dtype, const std::function<Act(Graph&)>& forward) {
+GraphRunner::Plan GraphRunner::plan_forward(DType dtype, const std::function<Act(Graph&)>& forward) {
   Graph g = Graph::planning(ctx_, dtype);
   {
     Act out = forward(g);
   }
-  return g.peak();
+  return {g.peak(), g.widest_binding()};
+}
+
+uint64_t GraphRunner::plan(DType dtype, const std::function<Act(Graph&)>& forward) {
+  const Plan p = plan_forward(dtype, forward);
+  if (!p.fits(ctx_))
+    fail(name_ + ": " + p.widest.describe() + ", over this device's storage-buffer range of " +
+         gpu::format_bytes(ctx_.caps().max_storage_buffer_range));
+  return p.activation_bytes;
 }
 
 void GraphRunner::reserve(uint64_t bytes) {

@@ -30,6 +30,14 @@ struct PlanShape {
   const models::BlockHooks* hooks = nullptr;
 };
 
+// The largest square image (a multiple of 8 latent pixels, up to 8192 pixels) whose plan fits this device's
+// storage-buffer range with `shape`'s batch and guidance (its h and w are ignored); 0 when not even 8x8 latent
+// pixels fit. The VAE decoder never limits it (it decodes in tiles).
+int64_t largest_square_size(gpu::Context& ctx, ops::DType dtype, const models::ClipTextModel& text,
+                            const models::UNet2DConditionModel& unet, const models::AutoencoderKL& vae, PlanShape shape);
+
+// Fails, before any work, when a forward at `shape` would bind a tensor wider than the device's storage-buffer
+// range (naming the model part, the op, the tensor and the size).
 ActivationPlan plan_activations(gpu::Context& ctx, ops::DType dtype, const models::ClipTextModel& text,
                                 const models::UNet2DConditionModel& unet, const models::AutoencoderKL& vae,
                                 const PlanShape& shape);

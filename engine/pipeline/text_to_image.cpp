@@ -103,6 +103,7 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
     auto decoded = decode_latents(sd, runner, den.latent());
     r.images = std::move(decoded.images);
     r.decoded = std::move(decoded.raw);
+    r.decode_tiles = decoded.tiles;
     r.decode_seconds = since(t0);
     emit(StageDone{"vae_decode", r.decode_seconds});
     r.total_seconds = since(t_start);

@@ -45,6 +45,7 @@ struct TextToImageResult {
   int64_t width = 0, height = 0;
   bool guided = false;
   double text_seconds = 0, decode_seconds = 0, total_seconds = 0;
+  int decode_tiles = 1;  // per image; more than 1 when the VAE decoded in tiles (the device's storage-buffer range)
   std::vector<double> step_seconds;
   uint64_t weight_bytes = 0, activation_bytes = 0, state_bytes = 0;  // device memory held during the run
   std::vector<OpTime> profile;  // with params.profile, slowest first

@@ -28,9 +28,11 @@ EncodedLatents encode_images(StableDiffusion& sd, models::GraphRunner& runner, c
 struct DecodedImages {
   std::vector<io::Image8> images;  // RGB
   std::vector<float> raw;          // the decoder's output [B, 3, H, W] (before clamp(x / 2 + 0.5))
+  int tiles = 1;                   // per image: more than 1 when decoded in tiles (vae_tiling.h)
 };
 
-// latent: f32 [B, C, h, w] on the device, × scaling_factor.
+// latent: f32 [B, C, h, w] on the device, × scaling_factor. Decodes in tiles when the whole decode would bind a
+// tensor wider than the device's storage-buffer range.
 DecodedImages decode_latents(StableDiffusion& sd, models::GraphRunner& runner, const ops::Tensor& latent);
 
 }  // namespace ezivk::pipeline

@@ -8,6 +8,8 @@
 #include "engine/models/clip_text_model.h"
 #include "engine/models/component.h"
 #include "engine/pipeline/activation_plan.h"
+#include "engine/pipeline/vae_tiling.h"
+#include "engine/util/error.h"
 #include "engine/models/sd21_base.h"
 #include "engine/models/unet2d_condition.h"
 #include "support/gpu_fixture.h"
@@ -77,6 +79,46 @@ TEST(MemoryPlan, HooksAndVaeEncodeArePlanned) {
   EXPECT_GE(p.peak(), std::max(p.unet_hooked, p.vae_encode));
   std::printf("unet %.0f MB, with the hook %.0f MB, vae encode %.0f MB\n", p.unet / 1e6, p.unet_hooked / 1e6,
               p.vae_encode / 1e6);
+}
+
+// The failures on a 128 MiB storage-buffer range (lavapipe's, and that of many integrated GPUs), by
+// planning alone: SD2.1-base in fp32 at 512x512 (the token table is 193 MiB, the VAE's last blocks 256 MiB) and in
+// fp16 at 1024x1024 (the feed-forward's 8C intermediate is 160 MiB) now plan; a size past the largest fails before
+// any work, naming the model part, the op and the tensor.
+TEST(MemoryPlan, Sd21BaseOnA128MiBStorageRange) {
+  gpu::ContextOptions o;
+  o.max_storage_range = uint64_t(128) << 20;
+  gpu::Context ctx(o);
+  for (const DType dt : {DType::F32, DType::F16}) {
+    auto unet = models::random_component<models::UNet2DConditionModel>(
+        models::UNetConfig::from_json(models::sd21_base_config("unet")), "unet", nullptr, dt, 1);
+    auto vae = models::random_component<models::AutoencoderKL>(
+        models::VaeConfig::from_json(models::sd21_base_config("vae")), "vae", nullptr, dt, 2);
+    auto text = models::random_component<models::ClipTextModel>(
+        models::ClipTextConfig::from_json(models::sd21_base_config("text_encoder")), "text_encoder", nullptr, dt, 3);
+    pipeline::PlanShape shape;
+    const int64_t side = dt == DType::F32 ? 512 : 1024;
+    shape.h = shape.w = side / 8;
+    EXPECT_NO_THROW(pipeline::plan_activations(ctx, dt, *text.model, *unet.model, *vae.model, shape)) << dtype_name(dt);
+    const auto tiling = pipeline::plan_decode_tiling(ctx, dt, *vae.model, 1, shape.h, shape.w);
+    EXPECT_TRUE(tiling.tiled) << dtype_name(dt) << ": the whole decode at " << side << " is over 128 MiB";
+    const int64_t largest = pipeline::largest_square_size(ctx, dt, *text.model, *unet.model, *vae.model, shape);
+    std::printf("SD2.1-base, %s, 128 MiB range: largest square size %lldx%lld; at %lld the VAE decodes in %zu tiles of "
+                "%lldx%lld latent pixels\n",
+                dtype_name(dt), (long long)largest, (long long)largest, (long long)side,
+                tiling.rows.size() * tiling.cols.size(), (long long)tiling.tile_w, (long long)tiling.tile_h);
+    EXPECT_GE(largest, side);
+    EXPECT_EQ(largest % 64, 0);
+    shape.h = shape.w = (largest + 64) / 8;
+    try {
+      pipeline::plan_activations(ctx, dt, *text.model, *unet.model, *vae.model, shape);
+      ADD_FAILURE() << "no error past the largest size";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("UNet at " + std::to_string(largest + 64) + "x"), std::string::npos) << m;
+      EXPECT_NE(m.find("storage-buffer range of 128.0 MiB"), std::string::npos) << m;
+    }
+  }
 }
 
 }  // namespace

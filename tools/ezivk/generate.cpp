@@ -165,6 +165,9 @@ int generate(const std::vector<std::string>& args) {
   });
   progress.finish();
   fail_on_validation_messages(ctx);  // EZIVK_VALIDATION=1: a layer message makes the run a failure
+  if (result.decode_tiles > 1)
+    std::printf("the VAE decoded each image in %d overlapping tiles (its whole decode is wider than this device's "
+                "storage-buffer range)\n", result.decode_tiles);
 
   const std::string size = std::to_string(result.width) + "x" + std::to_string(result.height);
   nlohmann::json params = {{"model", o.model},
@@ -205,6 +208,7 @@ int generate(const std::vector<std::string>& args) {
                                      {"first_step_s", result.step_seconds.empty() ? 0.0 : result.step_seconds[0]},
                                      {"seconds_per_step_after_first", later},
                                      {"vae_decode_s", result.decode_seconds},
+                                     {"vae_decode_tiles", result.decode_tiles},
                                      {"total_s", result.total_seconds},
                                      {"per_step_s", result.step_seconds}}},
                         {"device_memory", {{"weights_bytes", result.weight_bytes},

@@ -20,6 +20,7 @@
 #include "engine/models/component.h"
 #include "engine/models/unet2d_condition.h"
 #include "engine/pipeline/activation_plan.h"
+#include "engine/pipeline/vae_tiling.h"
 #include "engine/pipeline/adapter_checkpoint.h"
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/sched/scheduler_config.h"
@@ -156,7 +157,9 @@ int inspect(const std::vector<std::string>& args) {
   shape.seq = tok.max_length();
   shape.h = height / vf;
   shape.w = width / vf;
+  const int64_t largest = pipeline::largest_square_size(ctx, dtype, *text.model, *unet.model, *vae.model, shape);
   const auto plan = pipeline::plan_activations(ctx, dtype, *text.model, *unet.model, *vae.model, shape);
+  const auto tiling = pipeline::plan_decode_tiling(ctx, dtype, *vae.model, batch, shape.h, shape.w);
   const uint64_t unet_act = plan.unet, text_act = plan.text, vae_act = plan.vae_decode;
   const uint64_t weights = unet.report.device_bytes + vae.report.device_bytes + text.report.device_bytes;
   const uint64_t act = plan.peak();
@@ -176,7 +179,9 @@ int inspect(const std::vector<std::string>& args) {
                         {"plan", {{"width", width}, {"height", height}, {"batch", batch}, {"precision", ops::dtype_name(dtype)},
                                   {"weights_bytes", weights}, {"unet_activation_bytes", unet_act},
                                   {"text_activation_bytes", text_act}, {"vae_decode_activation_bytes", vae_act},
-                                  {"peak_bytes", weights + act}}}};
+                                  {"peak_bytes", weights + act}, {"vae_decode_tiles", tiling.rows.size() * tiling.cols.size()}}},
+                        {"limits", {{"storage_buffer_range", ctx.caps().max_storage_buffer_range},
+                                    {"largest_square_size", largest}}}};
     std::puts(j.dump(2).c_str());
     return 0;
   }
@@ -215,6 +220,12 @@ int inspect(const std::vector<std::string>& args) {
               gpu::format_bytes(act).c_str(), gpu::format_bytes(unet_act).c_str(), gpu::format_bytes(text_act).c_str(),
               gpu::format_bytes(vae_act).c_str());
   std::printf("  total        %s\n", gpu::format_bytes(weights + act).c_str());
+  if (tiling.tiled)
+    std::printf("  the VAE decodes each image in %zu tiles of %lldx%lld latent pixels at this size\n",
+                tiling.rows.size() * tiling.cols.size(), (long long)tiling.tile_w, (long long)tiling.tile_h);
+  std::printf("largest size:  %lldx%lld with batch %lld and guidance in %s (this device's storage-buffer range is %s)\n",
+              (long long)largest, (long long)largest, (long long)batch, ops::dtype_name(dtype),
+              gpu::format_bytes(ctx.caps().max_storage_buffer_range).c_str());
   return 0;
 }
 
