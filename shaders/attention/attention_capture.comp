@@ -13,21 +13,9 @@ layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const uint D = 64;
 
 const uint D4 = (D + 3) / 4;
-#if defined(VARIANT_ANY)
-// Any head width, as in attention_io.glsl: scalar loads, offsets in elements, channels past D read as 0.
-layout(std430, binding = 0) readonly buffer Qb { STORE_T q_buf[]; };
-layout(std430, binding = 1) readonly buffer K2b { STORE_T k2_buf[]; };
-const uint HEAD_UNITS = D;
-#define LOAD4(buf, base, d4) vec4(float(buf[(base) + 4 * (d4)]),                                           \
-                                  4 * (d4) + 1 < D ? float(buf[(base) + min(4 * (d4) + 1, D - 1)]) : 0.0, \
-                                  4 * (d4) + 2 < D ? float(buf[(base) + min(4 * (d4) + 2, D - 1)]) : 0.0, \
-                                  4 * (d4) + 3 < D ? float(buf[(base) + min(4 * (d4) + 3, D - 1)]) : 0.0)
-#else
-layout(std430, binding = 0) readonly buffer Qb { STORE_VEC4 q_buf[]; };
-layout(std430, binding = 1) readonly buffer K2b { STORE_VEC4 k2_buf[]; };
-const uint HEAD_UNITS = D / 4;
-#define LOAD4(buf, base, d4) vec4(buf[(base) + (d4)])
-#endif
+#include "attention_load.glsl"
+layout(std430, binding = 0) readonly buffer Qb { IN_T q_buf[]; };
+layout(std430, binding = 1) readonly buffer K2b { IN_T k2_buf[]; };
 layout(std430, binding = 2) readonly buffer Ids { uint ids[]; };
 layout(std430, binding = 3) readonly buffer Sb { float stats[]; };
 layout(std430, binding = 4) buffer Pb { float probs[]; };  // [B, nsel, nk2]

@@ -1,44 +1,18 @@
 // The interface both attention kernels share (attention.comp, attention_sg.comp): bindings, push constants
-// and the key/value fetch. In the common variants every view offset and stride and D are multiples of 4
-// elements (the host checks), so each load moves 4 channels at once. fp16 inputs are read as 32-bit words and unpacked: half the loads of
-// 16-bit ones, which matters where each load is a per-lane loop (lavapipe).
+// and the key/value fetch (loads: attention_load.glsl).
+#include "attention_load.glsl"
+layout(std430, binding = 0) readonly buffer Qb { IN_T q_buf[]; };
+layout(std430, binding = 1) readonly buffer K1b { IN_T k1_buf[]; };
+layout(std430, binding = 2) readonly buffer V1b { IN_T v1_buf[]; };
+layout(std430, binding = 3) readonly buffer K2b { IN_T k2_buf[]; };
+layout(std430, binding = 4) readonly buffer V2b { IN_T v2_buf[]; };
+layout(std430, binding = 5) writeonly buffer Ob { OUT_T o_buf[]; };
 #if defined(VARIANT_ANY)
-// Any head width (the `_any` variants, chosen when D or a view is not a multiple of 4): scalar loads and
-// stores, offsets and strides in elements. A head's vec4s past D read as zeros, which leave dot products
-// unchanged, and are never stored. Indices are clamped into the head (a select may evaluate both sides), so
-// no load passes the buffer's end.
-layout(std430, binding = 0) readonly buffer Qb { STORE_T q_buf[]; };
-layout(std430, binding = 1) readonly buffer K1b { STORE_T k1_buf[]; };
-layout(std430, binding = 2) readonly buffer V1b { STORE_T v1_buf[]; };
-layout(std430, binding = 3) readonly buffer K2b { STORE_T k2_buf[]; };
-layout(std430, binding = 4) readonly buffer V2b { STORE_T v2_buf[]; };
-layout(std430, binding = 5) writeonly buffer Ob { STORE_T o_buf[]; };
-const uint HEAD_UNITS = D;  // a head's extent in offset units
-// Channels [4·d4, 4·d4 + 4) of the head starting at element `base`; d4 < D4, so 4·d4 < D.
-#define LOAD4(buf, base, d4) vec4(float(buf[(base) + 4 * (d4)]),                                 \
-                                  4 * (d4) + 1 < D ? float(buf[(base) + min(4 * (d4) + 1, D - 1)]) : 0.0,   \
-                                  4 * (d4) + 2 < D ? float(buf[(base) + min(4 * (d4) + 2, D - 1)]) : 0.0,   \
-                                  4 * (d4) + 3 < D ? float(buf[(base) + min(4 * (d4) + 3, D - 1)]) : 0.0)
 void store_o(uint base, uint d4, vec4 v) {
   for (uint k = 0; k < 4; ++k)
     if (4 * d4 + k < D) o_buf[base + 4 * d4 + k] = STORE_T(v[k]);
 }
 #else
-#if defined(VARIANT_F16)
-#define IN4 uvec2
-vec4 in4(uvec2 x) { return vec4(unpackHalf2x16(x.x), unpackHalf2x16(x.y)); }
-#else
-#define IN4 vec4
-vec4 in4(vec4 x) { return x; }
-#endif
-layout(std430, binding = 0) readonly buffer Qb { IN4 q_buf[]; };
-layout(std430, binding = 1) readonly buffer K1b { IN4 k1_buf[]; };
-layout(std430, binding = 2) readonly buffer V1b { IN4 v1_buf[]; };
-layout(std430, binding = 3) readonly buffer K2b { IN4 k2_buf[]; };
-layout(std430, binding = 4) readonly buffer V2b { IN4 v2_buf[]; };
-layout(std430, binding = 5) writeonly buffer Ob { STORE_VEC4 o_buf[]; };
-const uint HEAD_UNITS = D / 4;
-#define LOAD4(buf, base, d4) in4(buf[(base) + (d4)])
 void store_o(uint base, uint d4, vec4 v) { o_buf[base + d4] = STORE_VEC4(v); }
 #endif
 layout(std430, binding = 6) writeonly buffer Sb { float stats[]; };  // [B, H, Nq] × (m, l)

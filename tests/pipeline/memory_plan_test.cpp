@@ -18,15 +18,25 @@ namespace ezivk::test {
 namespace {
 
 
+// SD2.1-base's three models in dry mode (names and shapes, no weights read, nothing on the device).
+struct Sd21Dry {
+  explicit Sd21Dry(DType dt)
+      : unet(models::random_component<models::UNet2DConditionModel>(
+            models::UNetConfig::from_json(models::sd21_base_config("unet")), "unet", nullptr, dt, 1)),
+        vae(models::random_component<models::AutoencoderKL>(models::VaeConfig::from_json(models::sd21_base_config("vae")),
+                                                            "vae", nullptr, dt, 2)),
+        text(models::random_component<models::ClipTextModel>(
+            models::ClipTextConfig::from_json(models::sd21_base_config("text_encoder")), "text_encoder", nullptr, dt, 3)) {}
+  models::Component<models::UNet2DConditionModel, models::UNetConfig> unet;
+  models::Component<models::AutoencoderKL, models::VaeConfig> vae;
+  models::Component<models::ClipTextModel, models::ClipTextConfig> text;
+};
+
 TEST(MemoryPlan, Sd21BaseAt512FitsIn4GB) {
   gpu::Context& ctx = shared_context();
   const DType dt = DType::F16;
-  auto unet = models::random_component<models::UNet2DConditionModel>(
-      models::UNetConfig::from_json(models::sd21_base_config("unet")), "unet", nullptr, dt, 1);
-  auto vae = models::random_component<models::AutoencoderKL>(
-      models::VaeConfig::from_json(models::sd21_base_config("vae")), "vae", nullptr, dt, 2);
-  auto text = models::random_component<models::ClipTextModel>(
-      models::ClipTextConfig::from_json(models::sd21_base_config("text_encoder")), "text_encoder", nullptr, dt, 3);
+  const Sd21Dry m(dt);
+  const auto& [unet, vae, text] = m;
   // The spec's parameter counts: the dry store saw the real architecture.
   EXPECT_EQ(unet.report.parameters, 865910724);
   EXPECT_EQ(vae.report.parameters, 83653863);
@@ -51,12 +61,8 @@ TEST(MemoryPlan, Sd21BaseAt512FitsIn4GB) {
 TEST(MemoryPlan, HooksAndVaeEncodeArePlanned) {
   gpu::Context& ctx = shared_context();
   const DType dt = DType::F16;
-  auto unet = models::random_component<models::UNet2DConditionModel>(
-      models::UNetConfig::from_json(models::sd21_base_config("unet")), "unet", nullptr, dt, 1);
-  auto vae = models::random_component<models::AutoencoderKL>(
-      models::VaeConfig::from_json(models::sd21_base_config("vae")), "vae", nullptr, dt, 2);
-  auto text = models::random_component<models::ClipTextModel>(
-      models::ClipTextConfig::from_json(models::sd21_base_config("text_encoder")), "text_encoder", nullptr, dt, 3);
+  const Sd21Dry m(dt);
+  const auto& [unet, vae, text] = m;
   int calls = 0;
   models::BlockHooks hooks;
   hooks.extra_attention = [&](models::Graph& g, const std::string&, const ops::Tensor& n1, const ops::Tensor&) {
@@ -90,12 +96,8 @@ TEST(MemoryPlan, Sd21BaseOnA128MiBStorageRange) {
   o.max_storage_range = uint64_t(128) << 20;
   gpu::Context ctx(o);
   for (const DType dt : {DType::F32, DType::F16}) {
-    auto unet = models::random_component<models::UNet2DConditionModel>(
-        models::UNetConfig::from_json(models::sd21_base_config("unet")), "unet", nullptr, dt, 1);
-    auto vae = models::random_component<models::AutoencoderKL>(
-        models::VaeConfig::from_json(models::sd21_base_config("vae")), "vae", nullptr, dt, 2);
-    auto text = models::random_component<models::ClipTextModel>(
-        models::ClipTextConfig::from_json(models::sd21_base_config("text_encoder")), "text_encoder", nullptr, dt, 3);
+    const Sd21Dry m(dt);
+    const auto& [unet, vae, text] = m;
     pipeline::PlanShape shape;
     const int64_t side = dt == DType::F32 ? 512 : 1024;
     shape.h = shape.w = side / 8;
