@@ -58,7 +58,10 @@ run_one() {
   local t=$1 secs=$2 dir="$state/$1" log rc=0
   prepare "$t"
   log="$dir/last.log"
-  (cd "$dir" && "$build/fuzz_$t" "$dir/corpus" "$dir/seeds" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  # Each execution writes its input to a scratch file (the parsers read files): keep it in memory when we can.
+  local tmp="${TMPDIR:-}"
+  if [ -z "$tmp" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then tmp=/dev/shm; fi
+  (cd "$dir" && TMPDIR="${tmp:-/tmp}" "$build/fuzz_$t" "$dir/corpus" "$dir/seeds" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
      -max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/findings/" >"$log" 2>&1) || rc=$?
   local execs findings
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
