@@ -77,9 +77,12 @@ TEST_F(RecorderTest, InvalidCommandsAreReportedByTheValidationLayer) {
   // buffer breaks a core rule (VUID-vkCmdCopyBuffer-pRegions-00117) that the layer always checks.
   gpu::Arena a(ctx(), "overlap", 1 << 16, gpu::MemoryUse::Device);
   const gpu::Slice s = a.alloc(4096);
-  gpu::Recorder rec(ctx());
-  rec.copy(s.sub(0, 2048), s.sub(1024, 2048), 2048);
-  rec.submit_and_wait();
+  {
+    // The layer checks the rule when the copy is recorded. It is never submitted: executing it is undefined (the
+    // driver's memcpy over overlapping ranges, which the sanitizer build aborts on).
+    gpu::Recorder rec(ctx());
+    rec.copy(s.sub(0, 2048), s.sub(1024, 2048), 2048);
+  }
   bool reported = false;
   for (const auto& m : ctx().validation_messages()) reported |= m.find("00117") != std::string::npos;
   EXPECT_TRUE(reported) << "the validation layer did not report overlapping copy regions";
