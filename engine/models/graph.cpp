@@ -247,9 +247,7 @@ void Graph::attention(const ops::AttentionArgs& a) {
   if (planning()) {
     // Views (fused QKV) bind the whole strided range of their buffer.
     auto reach = [&](const Tensor& t, const ops::TokenView& v) {
-      const int64_t rs = v.row_stride ? v.row_stride : t.dim(2);
-      const int64_t bs = v.batch_stride > 0 ? v.batch_stride : t.dim(1) * rs;
-      return uint64_t(v.offset + (t.dim(0) - 1) * bs + t.dim(1) * rs) * ops::dtype_bytes(t.dtype);
+      return uint64_t(ops::view_extent(t, v)) * ops::dtype_bytes(t.dtype);
     };
     bound_whole("attention", a.q, reach(a.q, a.q_view));
     bound_whole("attention", a.k1, reach(a.k1, a.k1_view));

@@ -7,19 +7,20 @@ namespace ezivk::models {
 GraphRunner::GraphRunner(gpu::Context& ctx, std::string name, bool timing)
     : ctx_(ctx), name_(std::move(name)), rec_(ctx, timing) {}
 
-GraphRunner::Plan GraphRunner::plan_forward(DType dtype, const std::function<Act(Graph&)>& forward) {
-  Graph g = Graph::planning(ctx_, dtype);
+GraphRunner::Plan GraphRunner::plan_forward(gpu::Context& ctx, DType dtype, const std::function<Act(Graph&)>& forward) {
+  Graph g = Graph::planning(ctx, dtype);
   {
     Act out = forward(g);
   }
   return {g.peak(), g.widest_binding()};
 }
 
-uint64_t GraphRunner::plan(DType dtype, const std::function<Act(Graph&)>& forward) {
-  const Plan p = plan_forward(dtype, forward);
-  if (!p.fits(ctx_))
-    fail(name_ + ": " + p.widest.describe() + ", over this device's storage-buffer range of " +
-         gpu::format_bytes(ctx_.caps().max_storage_buffer_range));
+uint64_t GraphRunner::plan(gpu::Context& ctx, const std::string& name, DType dtype,
+                           const std::function<Act(Graph&)>& forward) {
+  const Plan p = plan_forward(ctx, dtype, forward);
+  if (!p.fits(ctx))
+    fail(name + ": " + p.widest.describe() + ", over this device's storage-buffer range of " +
+         gpu::format_bytes(ctx.caps().max_storage_buffer_range));
   return p.activation_bytes;
 }
 

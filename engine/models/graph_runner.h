@@ -20,16 +20,18 @@ class GraphRunner {
   // recorder() before submitting. The returned tensor stays valid until the next record/run.
   Tensor record(DType dtype, const std::function<Act(Graph&)>& forward, const DumpOptions* dump = nullptr);
   // Plans only: the activation bytes `forward` needs. Fails, before anything is recorded, when an op of the
-  // forward would bind a tensor wider than the device's storage-buffer range.
-  uint64_t plan(DType dtype, const std::function<Act(Graph&)>& forward);
+  // forward would bind a tensor wider than the device's storage-buffer range (the message starts with `name`).
+  uint64_t plan(DType dtype, const std::function<Act(Graph&)>& forward) { return plan(ctx_, name_, dtype, forward); }
+  static uint64_t plan(gpu::Context& ctx, const std::string& name, DType dtype,
+                       const std::function<Act(Graph&)>& forward);
   // Plans only, and never fails on binding widths: for callers that choose a smaller decomposition (tiled VAE
-  // decoding) when `widest` does not fit.
+  // decoding) when `widest` does not fit. Planning needs no recorder, so it needs no runner either.
   struct Plan {
     uint64_t activation_bytes = 0;
     WholeBinding widest;
     bool fits(const gpu::Context& ctx) const { return widest.bytes <= ctx.caps().max_storage_buffer_range; }
   };
-  Plan plan_forward(DType dtype, const std::function<Act(Graph&)>& forward);
+  static Plan plan_forward(gpu::Context& ctx, DType dtype, const std::function<Act(Graph&)>& forward);
 
   // Makes the arena at least `bytes` now, so runs of several models share one allocation of the largest plan
   // instead of growing (and briefly holding two arenas) run by run. Growing while commands are recorded and not yet

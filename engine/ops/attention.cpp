@@ -46,13 +46,23 @@ Resolved resolve(const char* name, const Tensor& t, const TokenView& v, int64_t 
   if (bs < -1) fail(what(name, "view batch_stride must be -1 (dense), 0 (shared) or positive"));
   if (tb == 1 && batch > 1 && bs > 0) fail(what(name, "has batch 1, shared by every batch item: its batch_stride must be 0 or -1"));
   if (bs == -1) bs = tb == 1 ? 0 : t.dim(1) * rs;
-  const int64_t last = v.offset + (tb - 1) * bs + (t.dim(1) - 1) * rs + hd - 1;
+  const int64_t last = view_extent(t, v) - 1;
   const int64_t avail = int64_t(t.data.size / dtype_bytes(dtype));
   if (last >= avail)
     fail(what(name, "view reaches element ") + std::to_string(last) + " but its buffer holds " + std::to_string(avail));
   if (last > int64_t(UINT32_MAX)) fail(what(name, "is too large for 32-bit element indexing"));
   return {uint32_t(v.offset), uint32_t(rs), uint32_t(bs)};
 }
+
+}  // namespace
+
+int64_t view_extent(const Tensor& t, const TokenView& v) {
+  const int64_t hd = t.dim(2), rs = v.row_stride ? v.row_stride : hd;
+  const int64_t bs = v.batch_stride >= 0 ? v.batch_stride : (t.dim(0) == 1 ? 0 : t.dim(1) * rs);
+  return v.offset + (t.dim(0) - 1) * bs + (t.dim(1) - 1) * rs + hd;
+}
+
+namespace {
 
 // Which kernel runs and how it is specialised.
 struct Kernel {

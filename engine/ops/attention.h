@@ -24,6 +24,10 @@ struct TokenView {
   int64_t batch_stride = -1;  // -1: tokens·row_stride, or 0 when the tensor's batch is 1 (shared by all)
 };
 
+// Elements of `t`'s slice that `v` spans, from the slice's start through the view's last element (t is
+// [batch, tokens, heads*D]): what a dispatch binds, and what must fit in the slice.
+int64_t view_extent(const Tensor& t, const TokenView& v);
+
 // Selected queries' head-averaged attention over the second source (what the viewer draws).
 struct AttentionCapture {
   gpu::Slice query_ids;  // uint32 [count], the same query indices for every batch item; ids ≥ Nq give zeros

@@ -51,6 +51,17 @@ void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
   if (run < uint64_t(M) && run >= 64) run -= run % 64;  // whole tiles where the range allows
   const int64_t dispatch_batch = whole ? batch : 1;
   const gpu::Slice bias = g.bias ? g.bias->data : g.b.data;  // bound but unread without a bias
+  // A run whose rows start off a vec4 boundary takes the scalar kernel; each kernel is looked up once.
+  const gpu::Pipeline* pipes[2] = {nullptr, nullptr};
+  auto pipeline_for = [&](bool vec4) -> const gpu::Pipeline& {
+    const gpu::Pipeline*& p = pipes[vec4 ? 1 : 0];
+    if (!p) {
+      const uint32_t spec_simd[] = {vec4 ? kWg4 : kWg, vec4 ? kTm4 : kTm, vec4 ? kTn4 : kTn};
+      p = coopmat ? &ctx.pipeline("gemm/gemm_coopmat_" + coopmat_variant(ctx), coopmat_spec(ctx, 4))
+                  : &ctx.pipeline(std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype), spec_simd);
+    }
+    return *p;
+  };
   for (int64_t bi = 0; bi < batch; bi += dispatch_batch) {
     for (uint64_t m0 = 0; m0 < uint64_t(M); m0 += run) {
       const uint64_t rows = std::min(run, uint64_t(M) - m0);
@@ -63,12 +74,8 @@ void gemm(gpu::Context& ctx, gpu::Recorder& rec, const GemmArgs& g) {
       }
       const AlignedView av = aligned_view(ctx, as, es), yv = aligned_view(ctx, ys, es);
       const bool vec4 = K % 4 == 0 && lda % 4 == 0 && av.elements % 4 == 0;
-      const std::string name = coopmat ? "gemm/gemm_coopmat_" + coopmat_variant(ctx)
-                                       : std::string("gemm/gemm_") + (vec4 ? "simd4_" : "simd_") + variant(g.a.dtype);
       const uint32_t wg = vec4 ? kWg4 : kWg, tm = vec4 ? kTm4 : kTm, tn = vec4 ? kTn4 : kTn;
-      const uint32_t spec_simd[] = {wg, tm, tn};
-      const auto spec_cm = coopmat_spec(ctx, 4);
-      const auto& p = coopmat ? ctx.pipeline(name, spec_cm) : ctx.pipeline(name, spec_simd);
+      const auto& p = pipeline_for(vec4);
       struct {
         uint32_t M, N, K, lda, ldy, ba, bb, by, has_bias, off_a, off_y;
       } push{uint32_t(rows), uint32_t(N), uint32_t(K), lda, ldy, uint32_t(M * lda), batched_b ? uint32_t(N * K) : 0u,

@@ -29,9 +29,8 @@ ActivationPlan plan_activations(gpu::Context& ctx, ops::DType dtype, const model
   // Each plan fails, before any work is recorded, when an op would bind a tensor wider than the device's
   // storage-buffer range; the message names the model part and the size.
   auto planned = [&](const std::string& what, const std::function<models::Act(Graph&)>& forward) {
-    models::GraphRunner runner(ctx, what + at);
     try {
-      return runner.plan(dtype, forward);
+      return models::GraphRunner::plan(ctx, what + at, dtype, forward);
     } catch (const Error& e) {
       fail(std::string(e.what()) + hint);
     }
@@ -42,7 +41,8 @@ ActivationPlan plan_activations(gpu::Context& ctx, ops::DType dtype, const model
   if (s.encode_batch > 0 && vae.has_encoder())
     p.vae_encode = planned("VAE encoder", [&](Graph& g) { return vae.encode_moments(g, image); });
   // The decoder takes tiles when the whole latent does not fit.
-  p.vae_decode = plan_decode_tiling(ctx, dtype, vae, s.batch, s.h, s.w).activation_bytes;
+  p.decode_tiling = plan_decode_tiling(ctx, dtype, vae, s.batch, s.h, s.w);
+  p.vae_decode = p.decode_tiling.activation_bytes;
   return p;
 }
 

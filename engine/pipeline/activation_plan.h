@@ -11,11 +11,13 @@
 #include "engine/models/clip_text_model.h"
 #include "engine/models/transformer2d.h"
 #include "engine/models/unet2d_condition.h"
+#include "engine/pipeline/vae_tiling.h"
 
 namespace ezivk::pipeline {
 
 struct ActivationPlan {
   uint64_t text = 0, unet = 0, unet_hooked = 0, vae_encode = 0, vae_decode = 0;
+  DecodeTiling decode_tiling;  // how the decoder runs (whole, or in tiles); vae_decode is one decode of it
   uint64_t peak() const { return std::max({text, unet, unet_hooked, vae_encode, vae_decode}); }
 };
 

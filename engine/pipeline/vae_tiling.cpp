@@ -31,11 +31,10 @@ float tile_weight(int64_t i, int64_t n, int64_t ramp, bool before, bool after) {
 
 DecodeTiling plan_decode_tiling(gpu::Context& ctx, ops::DType dtype, const models::AutoencoderKL& vae, int64_t batch,
                                 int64_t h, int64_t w) {
-  models::GraphRunner runner(ctx, "VAE decode plan");
   const int64_t c = vae.config().latent_channels;
   auto plan = [&](int64_t b, int64_t th, int64_t tw) {
     const Tensor z{{}, dtype, {b, c, th, tw}};
-    return runner.plan_forward(dtype, [&](Graph& g) { return vae.decode(g, z); });
+    return models::GraphRunner::plan_forward(ctx, dtype, [&](Graph& g) { return vae.decode(g, z); });
   };
   DecodeTiling t;
   const auto whole = plan(batch, h, w);

@@ -20,7 +20,6 @@
 #include "engine/models/component.h"
 #include "engine/models/unet2d_condition.h"
 #include "engine/pipeline/activation_plan.h"
-#include "engine/pipeline/vae_tiling.h"
 #include "engine/pipeline/adapter_checkpoint.h"
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/sched/scheduler_config.h"
@@ -159,7 +158,7 @@ int inspect(const std::vector<std::string>& args) {
   shape.w = width / vf;
   const int64_t largest = pipeline::largest_square_size(ctx, dtype, *text.model, *unet.model, *vae.model, shape);
   const auto plan = pipeline::plan_activations(ctx, dtype, *text.model, *unet.model, *vae.model, shape);
-  const auto tiling = pipeline::plan_decode_tiling(ctx, dtype, *vae.model, batch, shape.h, shape.w);
+  const auto& tiling = plan.decode_tiling;
   const uint64_t unet_act = plan.unet, text_act = plan.text, vae_act = plan.vae_decode;
   const uint64_t weights = unet.report.device_bytes + vae.report.device_bytes + text.report.device_bytes;
   const uint64_t act = plan.peak();
