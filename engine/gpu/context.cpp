@@ -54,7 +54,8 @@ struct InstanceBundle {
   Handle<VkDebugUtilsMessengerEXT> messenger;
 };
 
-InstanceBundle make_instance(bool validation, bool sync_validation, Context* owner) {
+InstanceBundle make_instance(bool validation, bool sync_validation, Context* owner,
+                             const std::vector<std::string>& extra_extensions = {}) {
   InstanceBundle b;
   if (validation && !layer_available(kValidationLayer))
     fail("Vulkan validation was requested but VK_LAYER_KHRONOS_validation is not installed (Debian: vulkan-validationlayers)");
@@ -85,6 +86,11 @@ InstanceBundle make_instance(bool validation, bool sync_validation, Context* own
                       instance_extension_available(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME, kValidationLayer);
   if (use_vf) exts.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
   if (use_settings) exts.push_back(VK_EXT_LAYER_SETTINGS_EXTENSION_NAME);
+  for (const auto& e : extra_extensions) {
+    if (!instance_extension_available(e.c_str()))
+      fail("the Vulkan instance lacks the extension " + e + ", which was asked for (is a window system available?)");
+    if (std::none_of(exts.begin(), exts.end(), [&](const char* x) { return e == x; })) exts.push_back(e.c_str());
+  }
   const VkBool32 on = VK_TRUE;
   VkLayerSettingEXT sync_setting{kValidationLayer, "validate_sync", VK_LAYER_SETTING_TYPE_BOOL32_EXT, 1, &on};
   VkLayerSettingsCreateInfoEXT settings{VK_STRUCTURE_TYPE_LAYER_SETTINGS_CREATE_INFO_EXT};
@@ -146,6 +152,18 @@ int type_rank(VkPhysicalDeviceType t) {
     case VK_PHYSICAL_DEVICE_TYPE_CPU: return 3;
     default: return 4;
   }
+}
+
+// The first queue family that computes and meets `ok` (when given); -1 when none does.
+int compute_family(VkInstance inst, VkPhysicalDevice pd,
+                   const std::function<bool(VkInstance, VkPhysicalDevice, uint32_t)>& ok) {
+  uint32_t nq = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
+  std::vector<VkQueueFamilyProperties> qf(nq);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
+  for (uint32_t i = 0; i < nq; ++i)
+    if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && (!ok || ok(inst, pd, i))) return int(i);
+  return -1;
 }
 
 std::string lower(std::string s) {
@@ -224,7 +242,7 @@ Context::~Context() {
 }
 
 void Context::create_instance() {
-  InstanceBundle b = make_instance(opt_.validation, opt_.sync_validation, this);
+  InstanceBundle b = make_instance(opt_.validation, opt_.sync_validation, this, opt_.instance_extensions);
   instance_ = std::move(b.instance);
   messenger_ = std::move(b.messenger);
 }
@@ -237,6 +255,15 @@ void Context::pick_device() {
 
   int chosen = -1;
   const std::string& want = opt_.device;
+  // What the caller needs (a window's extensions and a queue that presents): checked on a named device, required of
+  // an automatically chosen one.
+  auto missing = [&](uint32_t i) -> std::string {
+    for (const auto& e : opt_.device_extensions)
+      if (!has_extension(pds[i], e.c_str())) return "lacks the device extension " + e;
+    if (opt_.queue_family_ok && compute_family(instance_.get(), pds[i], opt_.queue_family_ok) < 0)
+      return "has no queue family that computes and meets the caller's condition (presentation to the window)";
+    return {};
+  };
   if (!want.empty()) {
     bool numeric = std::all_of(want.begin(), want.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (numeric) {
@@ -253,12 +280,18 @@ void Context::pick_device() {
       if (chosen < 0) fail("no Vulkan device's name contains '" + want + "' (see `ezivk devices`)");
     }
   } else {
+    std::string why;
     for (uint32_t i = 0; i < all.size(); ++i) {
       if (all[i].api_version < VK_API_VERSION_1_2) continue;
+      if (const std::string m = missing(i); !m.empty()) {
+        why += "; '" + all[i].name + "' " + m;
+        continue;
+      }
       if (chosen < 0 || type_rank(all[i].type) < type_rank(all[size_t(chosen)].type)) chosen = int(i);
     }
-    if (chosen < 0) fail("no Vulkan device supports Vulkan 1.2, which ezivk needs");
+    if (chosen < 0) fail("no Vulkan device supports Vulkan 1.2 and what was asked for" + why);
   }
+  if (const std::string m = missing(uint32_t(chosen)); !m.empty()) fail("device '" + all[size_t(chosen)].name + "' " + m);
   if (all[size_t(chosen)].api_version < VK_API_VERSION_1_2)
     fail("device '" + all[size_t(chosen)].name + "' supports only Vulkan " + version_string(all[size_t(chosen)].api_version) +
          "; ezivk needs 1.2 or newer");
@@ -273,16 +306,7 @@ void Context::pick_device() {
 }
 
 void Context::create_device() {
-  uint32_t nq = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
-  std::vector<VkQueueFamilyProperties> qf(nq);
-  vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, qf.data());
-  int family = -1;
-  for (uint32_t i = 0; i < nq; ++i)
-    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
-      family = int(i);
-      break;
-    }
+  const int family = compute_family(instance_.get(), physical_, opt_.queue_family_ok);
   if (family < 0) fail("device '" + caps_.name + "' has no compute queue");
   queue_family_ = uint32_t(family);
 
@@ -323,6 +347,7 @@ void Context::create_device() {
   e13.subgroupSizeControl = f13.subgroupSizeControl;
   e13.computeFullSubgroups = f13.computeFullSubgroups;
   std::vector<const char*> exts;
+  for (const auto& e : opt_.device_extensions) exts.push_back(e.c_str());
   const bool coopmat_ok = caps_.has_coopmat_extension && fcm.cooperativeMatrix && f12.vulkanMemoryModel;
   if (coopmat_ok) {
     ecm.cooperativeMatrix = VK_TRUE;
@@ -486,8 +511,9 @@ void Context::submit(VkCommandBuffer cb, VkFence f) const {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb;
-  vk_check(faults::should_fail(faults::Kind::Submit) ? VK_ERROR_DEVICE_LOST : vkQueueSubmit(queue_, 1, &si, f),
-           "submitting GPU work");
+  if (faults::should_fail(faults::Kind::Submit)) vk_check(VK_ERROR_DEVICE_LOST, "submitting GPU work");
+  const auto lock = queue_lock();
+  vk_check(vkQueueSubmit(queue_, 1, &si, f), "submitting GPU work");
 }
 
 void Context::wait(VkFence f, double timeout_s) const {

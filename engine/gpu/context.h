@@ -2,6 +2,7 @@
 // The Vulkan instance, the chosen device and its compute queue, plus the services every op uses:
 // pipelines (created on first use, cached on disk), host<->device transfers and validation bookkeeping.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,16 @@ struct ContextOptions {
   // $EZIVK_MAX_STORAGE_RANGE, bytes or with a K/M/G suffix). Lets lavapipe stand in for devices with a small range,
   // so the split dispatches and tiled decoding that large sizes need are tested on every machine.
   uint64_t max_storage_range = 0;
+  // Extensions the caller needs besides the engine's own (the viewer: the window system's surface extensions on the
+  // instance, VK_KHR_swapchain on the device). Without a device named, only devices offering them are chosen; one
+  // that is missing is an Error naming it.
+  std::vector<std::string> instance_extensions, device_extensions;
+  // A condition the queue's family must meet besides compute (the viewer: graphics, and presentation to its
+  // window). Without a device named, only devices with such a family are chosen; otherwise an Error names the device.
+  std::function<bool(VkInstance, VkPhysicalDevice, uint32_t family)> queue_family_ok;
+  // Recorders split their work into submits of at most this many commands (0: one submit per submit_and_wait), so
+  // another thread's submit to the one queue (the viewer's frames) waits for one piece instead of a whole UNet step.
+  uint32_t submit_every = 0;
 };
 
 // The on-disk cache folder: `configured` (ContextOptions::cache_dir), else $EZIVK_CACHE_DIR, $XDG_CACHE_HOME/ezivk or
@@ -89,6 +100,7 @@ class Context {
   void set_coopmat_verdict(const std::string& kernel, bool ok);
   uint32_t storage_alignment() const { return storage_alignment_; }
   bool staging_only() const { return opt_.staging_only; }
+  uint32_t submit_every() const { return opt_.submit_every; }
 
   // Pipelines by embedded shader name ("gemm/gemm_f16"), specialization constants in id order 0, 1, ….
   // Created on first use; the same arguments return the same pipeline.
@@ -106,7 +118,11 @@ class Context {
   double submit_timeout_s() const { return timeout_s_; }
   void set_submit_timeout(double seconds) { timeout_s_ = seconds; }
 
-  // Single-use command buffer helpers used by transfers and the recorder.
+  // The queue is shared by every thread (generation, the viewer's frames): whoever calls vkQueueSubmit or
+  // vkQueuePresentKHR on it outside submit() holds this lock for the call.
+  std::unique_lock<std::mutex> queue_lock() const { return std::unique_lock(queue_mu_); }
+
+  // The transfers' command pool: only upload/download use it, under their own lock. Recorders own their pools.
   VkCommandPool command_pool() const { return pool_.get(); }
   void submit_and_wait(VkCommandBuffer cb, double timeout_s) const;
   // Submits with `fence` (unsignaled) and waits; on timeout throws, leaving the fence to signal later.
@@ -152,6 +168,8 @@ class Context {
   double timeout_s_ = 600;
 
   mutable std::mutex mu_;
+  mutable std::mutex queue_mu_;  // vkQueueSubmit and present: the queue is externally synchronised
+  std::mutex transfer_mu_;       // the staging arena and pool_
   std::atomic<uint64_t> live_bytes_{0};
   std::vector<std::string> messages_;
   std::unordered_map<std::string, std::unique_ptr<Pipeline>> pipelines_;

@@ -86,7 +86,7 @@ std::optional<CoopMatShape> pick_coopmat_shape(const DeviceCaps& caps, const std
   return best;
 }
 
-static bool has_extension(VkPhysicalDevice pd, const char* name) {
+bool has_extension(VkPhysicalDevice pd, const char* name) {
   uint32_t n = 0;
   vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr);
   std::vector<VkExtensionProperties> exts(n);

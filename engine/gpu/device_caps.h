@@ -60,5 +60,7 @@ std::string version_string(uint32_t v);
 
 // Reads everything above. `instance` must have been created with Vulkan 1.1+.
 DeviceCaps query_caps(VkInstance instance, VkPhysicalDevice pd, uint32_t index);
+// Whether the device offers the named device extension.
+bool has_extension(VkPhysicalDevice pd, const char* name);
 
 }  // namespace ezivk::gpu

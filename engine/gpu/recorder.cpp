@@ -13,10 +13,18 @@ constexpr uint32_t kBuffersPerPool = kSetsPerPool * 8;
 constexpr uint32_t kMaxQueries = 8192;  // two per dispatch; later dispatches in a huge batch go untimed
 }  // namespace
 
-Recorder::Recorder(Context& ctx, bool timing) : ctx_(ctx) {
+Recorder::Recorder(Context& ctx, bool timing) : ctx_(ctx), submit_every_(ctx.submit_every()) {
   VkDevice dev = ctx.device();
+  // A pool of its own: command pools are externally synchronised, and recorders run on different threads (the
+  // viewer's generation thread and its UI thread).
+  VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  pi.queueFamilyIndex = ctx.queue_family();
+  VkCommandPool pool;
+  vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "creating a command pool");
+  pool_ = Handle<VkCommandPool>(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = ctx.command_pool();
+  ai.commandPool = pool;
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   ai.commandBufferCount = 1;
   vk_check(vkAllocateCommandBuffers(dev, &ai, &cb_), "allocating a command buffer");
@@ -41,12 +49,13 @@ Recorder::~Recorder() {
     // Work from a timed-out submit still runs: leaking its objects is safer than freeing them under it.
     std::fprintf(stderr, "ezivk: warning: GPU work still running at shutdown; leaking its command buffer\n");
     for (auto& p : pools_) p.release();
+    pool_.release();
     fence_.release();
     queries_.release();
     return;
   }
   pools_.clear();
-  if (cb_) vkFreeCommandBuffers(ctx_.device(), ctx_.command_pool(), 1, &cb_);
+  // Destroying the pool frees its command buffer.
 }
 
 bool Recorder::settle_pending() {
@@ -182,7 +191,7 @@ void Recorder::dispatch(const Pipeline& p, std::span<const Bind> binds, const vo
     labels_.push_back(name);
   }
   ++dispatches_;
-  ++pending_commands_;
+  after_command();
 }
 
 void Recorder::copy(const Slice& src, const Slice& dst, uint64_t bytes) {
@@ -192,7 +201,7 @@ void Recorder::copy(const Slice& src, const Slice& dst, uint64_t bytes) {
   hazard_check(b);
   VkBufferCopy region{src.offset, dst.offset, bytes};
   vkCmdCopyBuffer(cb_, src.buffer, dst.buffer, 1, &region);
-  ++pending_commands_;
+  after_command();
 }
 
 void Recorder::fill(const Slice& dst, uint32_t value) {
@@ -201,10 +210,21 @@ void Recorder::fill(const Slice& dst, uint32_t value) {
   Bind b[1] = {{dst, Access::Write}};
   hazard_check(b);
   vkCmdFillBuffer(cb_, dst.buffer, dst.offset, dst.size, value);
-  ++pending_commands_;
+  after_command();
 }
 
 void Recorder::submit_and_wait() {
+  flush();
+  timings_ = std::move(chunk_timings_);
+  chunk_timings_.clear();
+}
+
+void Recorder::after_command() {
+  ++pending_commands_;
+  if (submit_every_ && pending_commands_ >= submit_every_) flush();
+}
+
+void Recorder::flush() {
   if (!recording_) begin();
   // Make every write visible to the host (direct reads of mapped memory), to later transfers and to the compute
   // work of later submits (a denoising loop reads in step i+1 what step i wrote; the fence wait alone orders them
@@ -222,10 +242,10 @@ void Recorder::submit_and_wait() {
   vk_check(vkResetFences(ctx_.device(), 1, &f), "resetting a fence");
   ctx_.submit(cb_, f);  // throws with nothing pending when the queue refuses the work
   pending_ = true;
+  ++submits_;
   ctx_.wait(f, ctx_.submit_timeout_s());
   pending_ = false;
 
-  timings_.clear();
   if (timing_ && query_count_ > 0) {
     std::vector<uint64_t> ts(query_count_);
     vk_check(vkGetQueryPoolResults(ctx_.device(), queries_.get(), 0, query_count_, ts.size() * 8, ts.data(), 8,
@@ -235,7 +255,7 @@ void Recorder::submit_and_wait() {
     const uint64_t mask = bits >= 64 ? ~0ull : ((1ull << bits) - 1);
     for (size_t i = 0; i < labels_.size(); ++i) {
       const uint64_t d = (ts[2 * i + 1] - ts[2 * i]) & mask;
-      timings_.push_back({labels_[i], d * double(ctx_.caps().timestamp_period_ns) * 1e-6});
+      chunk_timings_.push_back({labels_[i], d * double(ctx_.caps().timestamp_period_ns) * 1e-6});
     }
   }
   begin();

@@ -50,11 +50,16 @@ class Recorder {
 
   // Submits, waits (Context's timeout) and makes results host-visible; the recorder is then empty and reusable.
   void submit_and_wait();
+  // Submit (and wait for) every `commands` recorded commands as they are recorded, 0: never (the default is the
+  // context's submit_every). Each piece ends with a full barrier, so the split changes no result: it bounds how
+  // long another thread's submit to the same queue waits, and it costs a host round trip per piece.
+  void set_submit_every(uint32_t commands) { submit_every_ = commands; }
 
   // Counted since construction.
   uint32_t dispatch_count() const { return dispatches_; }
   uint32_t barrier_count() const { return barriers_; }
-  // Timings of the last submit, in recording order (empty when timing is off or unsupported).
+  uint32_t submit_count() const { return submits_; }
+  // Timings of the last submit_and_wait (all its pieces), in recording order (empty when timing is off or unsupported).
   const std::vector<DispatchTiming>& timings() const { return timings_; }
   bool timing_supported() const { return timing_; }
   // Whether commands have been recorded and not yet submitted. (A command buffer is begun again right after every
@@ -68,12 +73,15 @@ class Recorder {
   void begin();
   void hazard_check(std::span<const Bind> binds);
   void barrier();
+  void after_command();  // counts a recorded command; submits a piece when submit_every_ is reached
+  void flush();          // ends, submits and waits for what is recorded, and begins again
   VkDescriptorSet allocate_set(VkDescriptorSetLayout layout);
   // After a timed-out submit: wait (bounded) for it before the command buffer or pools are touched again.
   // Returns false when the work is still running.
   bool settle_pending();
 
   Context& ctx_;
+  Handle<VkCommandPool> pool_;
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   std::vector<Handle<VkDescriptorPool>> pools_;
   uint32_t sets_in_pool_ = 0;
@@ -83,7 +91,8 @@ class Recorder {
   bool timing_ = false, auto_barriers_ = true, recording_ = false;
   uint32_t query_count_ = 0;
   std::vector<std::string> labels_;
-  std::vector<DispatchTiming> timings_;
+  std::vector<DispatchTiming> timings_, chunk_timings_;
+  uint32_t submit_every_ = 0, submits_ = 0;
   std::vector<Slice> pending_writes_, pending_reads_;
   uint32_t dispatches_ = 0, barriers_ = 0;
   uint32_t pending_commands_ = 0;  // dispatches, copies and fills since begin()

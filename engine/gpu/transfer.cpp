@@ -1,5 +1,6 @@
 // Context::upload / download: synchronous host<->device copies. Host-visible slices are copied directly;
-// device-local ones go through a reusable staging arena in chunks.
+// device-local ones go through a reusable staging arena in chunks, one thread at a time (the arena and the command
+// pool the copies are recorded from are the context's).
 #include <cstring>
 
 #include "engine/gpu/context.h"
@@ -49,6 +50,7 @@ void Context::upload(const Slice& dst, const void* src, uint64_t bytes) {
     std::memcpy(dst.host, src, bytes);
     return;
   }
+  std::lock_guard lock(transfer_mu_);
   if (!staging_) staging_ = std::make_unique<Arena>(*this, "staging", kStagingBytes, MemoryUse::Upload);
   const auto* p = static_cast<const std::byte*>(src);
   for (uint64_t done = 0; done < bytes;) {
@@ -68,6 +70,7 @@ void Context::download(const Slice& src, void* dst, uint64_t bytes) {
     std::memcpy(dst, src.host, bytes);
     return;
   }
+  std::lock_guard lock(transfer_mu_);
   if (!staging_) staging_ = std::make_unique<Arena>(*this, "staging", kStagingBytes, MemoryUse::Upload);
   auto* p = static_cast<std::byte*>(dst);
   for (uint64_t done = 0; done < bytes;) {

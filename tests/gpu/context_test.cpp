@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -90,6 +91,97 @@ TEST_F(ContextTest, UnknownShaderIsAClearError) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("nope/not_a_shader"), std::string::npos);
+  }
+}
+
+bool instance_has(const char* name) {
+  uint32_t n = 0;
+  vkEnumerateInstanceExtensionProperties(nullptr, &n, nullptr);
+  std::vector<VkExtensionProperties> e(n);
+  vkEnumerateInstanceExtensionProperties(nullptr, &n, e.data());
+  return std::any_of(e.begin(), e.end(), [&](const auto& x) { return std::string(x.extensionName) == name; });
+}
+
+gpu::ContextOptions plain_options() {
+  gpu::ContextOptions o;
+  o.validation = true;
+  o.cache_dir = "-";
+  return o;
+}
+
+// The viewer asks for the window system's extensions; the engine enables them or names the one that is missing.
+TEST_F(ContextTest, CallerExtensionsAreEnabledOrNamed) {
+  auto o = plain_options();
+  o.instance_extensions = {"VK_EZIVK_no_such_instance_extension"};
+  try {
+    gpu::Context c(o);
+    FAIL() << "a missing instance extension must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("VK_EZIVK_no_such_instance_extension"), std::string::npos) << e.what();
+  }
+  o = plain_options();
+  o.device = ctx().caps().name;
+  o.device_extensions = {"VK_EZIVK_no_such_device_extension"};
+  try {
+    gpu::Context c(o);
+    FAIL() << "a missing device extension must be an error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("VK_EZIVK_no_such_device_extension"), std::string::npos) << m;
+    EXPECT_NE(m.find(ctx().caps().name), std::string::npos) << m;
+  }
+  if (!instance_has(VK_KHR_SURFACE_EXTENSION_NAME) || !gpu::has_extension(ctx().physical(), VK_KHR_SWAPCHAIN_EXTENSION_NAME))
+    GTEST_SKIP() << "this Vulkan installation has no window-system extensions";
+  o = plain_options();
+  o.instance_extensions = {VK_KHR_SURFACE_EXTENSION_NAME};
+  o.device_extensions = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
+  gpu::Context c(o);
+  // Enabled: the device's swapchain entry point resolves (it is null for an extension that was not enabled).
+  EXPECT_NE(vkGetDeviceProcAddr(c.device(), "vkCreateSwapchainKHR"), nullptr);
+  EXPECT_NE(vkGetInstanceProcAddr(c.instance(), "vkDestroySurfaceKHR"), nullptr);
+  EXPECT_TRUE(c.validation_messages().empty()) << c.validation_messages().front();
+}
+
+// The viewer needs a queue that also draws and presents: the condition picks the family, and a device without one
+// is named.
+TEST_F(ContextTest, QueueFamilyConditionPicksTheFamilyOrNamesTheDevice) {
+  auto o = plain_options();
+  std::vector<uint32_t> asked;
+  o.queue_family_ok = [&](VkInstance inst, VkPhysicalDevice pd, uint32_t family) {
+    EXPECT_NE(inst, VK_NULL_HANDLE);
+    uint32_t n = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, nullptr);
+    std::vector<VkQueueFamilyProperties> qf(n);
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, qf.data());
+    asked.push_back(family);
+    return (qf[family].queueFlags & VK_QUEUE_GRAPHICS_BIT) != 0;
+  };
+  {
+    gpu::Context c(o);
+    EXPECT_FALSE(asked.empty());
+    uint32_t n = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(c.physical(), &n, nullptr);
+    std::vector<VkQueueFamilyProperties> qf(n);
+    vkGetPhysicalDeviceQueueFamilyProperties(c.physical(), &n, qf.data());
+    EXPECT_TRUE(qf[c.queue_family()].queueFlags & VK_QUEUE_GRAPHICS_BIT);
+    EXPECT_TRUE(qf[c.queue_family()].queueFlags & VK_QUEUE_COMPUTE_BIT);
+  }
+  o.queue_family_ok = [](VkInstance, VkPhysicalDevice, uint32_t) { return false; };
+  o.device = ctx().caps().name;
+  try {
+    gpu::Context c(o);
+    FAIL() << "a device without an acceptable queue family must be an error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(ctx().caps().name), std::string::npos) << m;
+    EXPECT_NE(m.find("queue family"), std::string::npos) << m;
+  }
+  o.device.clear();
+  try {
+    gpu::Context c(o);
+    FAIL() << "no device meeting the condition must be an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("queue family"), std::string::npos) << e.what();
   }
 }
 
