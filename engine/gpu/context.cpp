@@ -216,6 +216,13 @@ Context::Context(ContextOptions options) : opt_(std::move(options)) {
     if (!end || *end || !(v > 0)) fail(std::string("EZIVK_TIMEOUT_S='") + t + "' is not a positive number of seconds");
     timeout_s_ = v;
   }
+  if (const char* n = std::getenv("EZIVK_SUBMIT_EVERY"); n && *n && !opt_.submit_every) {
+    char* end = nullptr;
+    const long v = std::strtol(n, &end, 10);
+    if (!end || *end || *n < '0' || *n > '9' || v < 1 || v > 1000000)
+      fail(std::string("EZIVK_SUBMIT_EVERY='") + n + "' is not a number of commands from 1 to 1000000");
+    opt_.submit_every = uint32_t(v);
+  }
   if (const char* r = std::getenv("EZIVK_MAX_STORAGE_RANGE"); r && *r && !opt_.max_storage_range)
     opt_.max_storage_range = parse_byte_size("EZIVK_MAX_STORAGE_RANGE", r);
   create_instance();

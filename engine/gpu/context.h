@@ -57,6 +57,7 @@ struct ContextOptions {
   std::function<bool(VkInstance, VkPhysicalDevice, uint32_t family)> queue_family_ok;
   // Recorders split their work into submits of at most this many commands (0: one submit per submit_and_wait), so
   // another thread's submit to the one queue (the viewer's frames) waits for one piece instead of a whole UNet step.
+  // $EZIVK_SUBMIT_EVERY sets it for any command (to measure what the split costs).
   uint32_t submit_every = 0;
 };
 

@@ -221,7 +221,10 @@ void Recorder::submit_and_wait() {
 
 void Recorder::after_command() {
   ++pending_commands_;
-  if (submit_every_ && pending_commands_ >= submit_every_) flush();
+  if (submit_every_ && pending_commands_ >= submit_every_) {
+    flush();
+    if (after_piece_) after_piece_();
+  }
 }
 
 void Recorder::flush() {

@@ -4,6 +4,7 @@
 // touches a range an earlier one wrote (or writes a range an earlier one read). Optional GPU timestamps
 // around every dispatch.
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -54,6 +55,9 @@ class Recorder {
   // context's submit_every). Each piece ends with a full barrier, so the split changes no result: it bounds how
   // long another thread's submit to the same queue waits, and it costs a host round trip per piece.
   void set_submit_every(uint32_t commands) { submit_every_ = commands; }
+  // Called after each such piece has finished; may throw (a Stop request), which leaves the recorder empty and
+  // reusable and the rest of the work unrecorded.
+  void set_after_piece(std::function<void()> hook) { after_piece_ = std::move(hook); }
 
   // Counted since construction.
   uint32_t dispatch_count() const { return dispatches_; }
@@ -93,6 +97,7 @@ class Recorder {
   std::vector<std::string> labels_;
   std::vector<DispatchTiming> timings_, chunk_timings_;
   uint32_t submit_every_ = 0, submits_ = 0;
+  std::function<void()> after_piece_;
   std::vector<Slice> pending_writes_, pending_reads_;
   uint32_t dispatches_ = 0, barriers_ = 0;
   uint32_t pending_commands_ = 0;  // dispatches, copies and fills since begin()

@@ -4,6 +4,7 @@
 // so the run ends after the current step and nothing half-done is written.
 #include <atomic>
 
+#include "engine/gpu/recorder.h"
 #include "engine/util/error.h"
 
 namespace ezivk::pipeline {
@@ -26,6 +27,12 @@ struct Cancelled : Error {
 
 inline void throw_if_cancelled(const CancelFlag* flag) {
   if (flag && flag->requested()) throw Cancelled();
+}
+
+// With split submits (ContextOptions::submit_every, the viewer's setting) the flag is also checked after every piece,
+// so a Stop lands within a step instead of after it.
+inline void cancel_between_pieces(gpu::Recorder& rec, const CancelFlag* flag) {
+  if (flag) rec.set_after_piece([flag] { throw_if_cancelled(flag); });
 }
 
 }  // namespace ezivk::pipeline

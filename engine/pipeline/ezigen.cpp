@@ -197,6 +197,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
 
     TorchGenerator gen_a(p.seed), gen_b(p.seed);
     models::GraphRunner runner(ctx, "ezigen");
+  cancel_between_pieces(runner.recorder(), p.cancel);
 
     // --- 1. the subjects: bank, keys and values, hooks -------------------------------------------------------
     auto t0 = Clock::now();

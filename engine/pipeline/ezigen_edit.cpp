@@ -137,6 +137,7 @@ EzigenEditResult ezigen_edit(StableDiffusion& sd, const EzigenWeights* weights, 
 
     TorchGenerator gen_a(p.seed), gen_b(p.seed);
     models::GraphRunner runner(ctx, "ezigen edit");
+  cancel_between_pieces(runner.recorder(), p.cancel);
     auto t0 = Clock::now();
     const SubjectAttention subject(sd, weights, p.mode, p.strength, runner, p.subjects, p.t_subject, gen_b);
     r.bank_bytes = subject.bytes();

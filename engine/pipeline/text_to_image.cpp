@@ -61,6 +61,7 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
     emit(RunStarted{steps, int(B), r.width, r.height, r.guided, r.scheduler});
 
     models::GraphRunner runner(*sd.ctx, "text-to-image", p.profile);
+    cancel_between_pieces(runner.recorder(), p.cancel);
     PlanShape shape;
     shape.batch = B;
     shape.unet_batch = r.guided ? 2 * B : B;

@@ -58,6 +58,38 @@ TEST_F(RecorderTest, SplitSubmitsGiveTheSameResult) {
   if (rec.timing_supported()) EXPECT_EQ(rec.timings().size(), 10u);  // every piece's timings, in order
 }
 
+// A Stop between pieces: the hook's exception leaves the recorder empty and reusable, the pieces before it done.
+TEST_F(RecorderTest, AnExceptionAfterAPieceLeavesTheRecorderReusable) {
+  const size_t n = 517;
+  gpu::Arena a(ctx(), "pieces", 1 << 20, gpu::MemoryUse::Device);
+  Guarded x(ctx(), a, n, DType::F32), y(ctx(), a, n, DType::F32);
+  const auto xv = random_floats(n, 5);
+  x.upload(xv);
+  gpu::Recorder rec(ctx());
+  rec.set_submit_every(2);
+  int pieces = 0;
+  rec.set_after_piece([&] {
+    if (++pieces == 2) throw Error("stop");
+  });
+  int recorded = 0;
+  try {
+    for (; recorded < 10; ++recorded)
+      ops::axpb(ctx(), rec, x.tensor({int64_t(n)}), y.tensor({int64_t(n)}), 2.f, float(recorded));
+    FAIL() << "the hook's exception must propagate";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "stop");
+  }
+  EXPECT_EQ(recorded, 3);  // the 4th dispatch completed the 2nd piece
+  EXPECT_EQ(rec.submit_count(), 2u);
+  EXPECT_FALSE(rec.recording());
+  EXPECT_LE(normalized_error(y.download(), ops::axpb_ref(xv, 2.f, 3.f)), 1e-6);  // the last finished dispatch's
+  rec.set_after_piece({});
+  ops::axpb(ctx(), rec, x.tensor({int64_t(n)}), y.tensor({int64_t(n)}), -1.f, 0.5f);
+  rec.submit_and_wait();
+  EXPECT_LE(normalized_error(y.download(), ops::axpb_ref(xv, -1.f, 0.5f)), 1e-6);
+  EXPECT_TRUE(y.guards_intact());
+}
+
 struct Three {
   gpu::Arena arena;
   Guarded x, y, z;

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "support/gpu_fixture.h"
@@ -130,6 +133,55 @@ TEST_F(TextToImageEvents, CancelStopsBetweenSteps) {
   EXPECT_EQ(steps, 2);
   EXPECT_EQ(cancelled, 1);
   EXPECT_EQ(failed, 0);
+}
+
+// The viewer's Stop and window close: generation runs on its own thread with split submits on a context the main
+// thread shares; the main thread asks it to stop once the first step is done and joins it. The run ends with
+// Cancelled before its last step (between steps or between pieces of one), and the context shuts down cleanly.
+TEST(TextToImageThreads, StopFromAnotherThreadWhileAStepIsInFlight) {
+  gpu::ContextOptions o;
+  o.validation = true;
+  o.cache_dir = "-";
+  o.submit_every = 16;
+  gpu::Context c(o);
+  auto sd = pipeline::load_stable_diffusion(c, model_dir("sd2-tiny").string(), DType::F32);
+  pipeline::CancelFlag cancel;
+  pipeline::TextToImageParams tp;
+  tp.prompt = "a cat";
+  tp.steps = 20;
+  tp.width = tp.height = 64;
+  tp.cancel = &cancel;
+  std::mutex mu;
+  std::condition_variable cv;
+  int steps = 0;
+  std::string outcome;
+  std::thread worker([&] {
+    auto sink = [&](const pipeline::Event& e) {
+      if (std::holds_alternative<pipeline::StepDone>(e)) {
+        std::lock_guard lock(mu);
+        ++steps;
+        cv.notify_all();
+      }
+    };
+    try {
+      pipeline::text_to_image(*sd, tp, sink);
+      outcome = "finished";
+    } catch (const pipeline::Cancelled&) {
+      outcome = "cancelled";
+    } catch (const std::exception& e) {
+      outcome = e.what();
+    }
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return steps >= 1; });
+  }
+  cancel.request();
+  worker.join();
+  EXPECT_EQ(outcome, "cancelled");
+  EXPECT_LT(steps, tp.steps);
+  sd.reset();
+  EXPECT_TRUE(c.validation_messages().empty()) << c.validation_messages().front();
 }
 
 }  // namespace
