@@ -55,7 +55,9 @@ TEST_F(RecorderTest, SplitSubmitsGiveTheSameResult) {
   EXPECT_LE(normalized_error(x.download(), want), 1e-6);
   EXPECT_TRUE(x.guards_intact());
   EXPECT_TRUE(y.guards_intact());
-  if (rec.timing_supported()) EXPECT_EQ(rec.timings().size(), 10u);  // every piece's timings, in order
+  if (rec.timing_supported()) {
+    EXPECT_EQ(rec.timings().size(), 10u);  // every piece's timings, in order
+  }
 }
 
 // A Stop between pieces: the hook's exception leaves the recorder empty and reusable, the pieces before it done.

@@ -1,0 +1,147 @@
+// ezivk-viewer end to end, as CI runs it: a private Xvfb display, lavapipe, the validation layer, the tiny model
+// with its random adapter. The viewer runs EZIGen with two rounds headless, writes its window's image and what was
+// on screen, and exits; these tests check both, and that bad input fails before the window opens.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/io/image_file.h"
+#include "tests/models/golden.h"
+
+#ifndef EZIVK_VIEWER_BIN
+#error "EZIVK_VIEWER_BIN names the viewer executable"
+#endif
+
+namespace ezivk::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One Xvfb for the suite, on a display number no one else is likely to use.
+class Display {
+ public:
+  Display() {
+    const int n = 90 + int(::getpid() % 400);
+    name_ = ":" + std::to_string(n);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execlp("Xvfb", "Xvfb", name_.c_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp", nullptr);
+      ::_exit(127);
+    }
+    // Ready when its socket appears.
+    const fs::path sock = "/tmp/.X11-unix/X" + std::to_string(n);
+    for (int i = 0; i < 100 && !fs::exists(sock); ++i) ::usleep(50000);
+  }
+  ~Display() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  pid_t pid_ = -1;
+};
+
+Display& display() {
+  static Display d;
+  return d;
+}
+
+struct Result {
+  int code = -1;
+  std::string output;
+};
+
+Result run_viewer(const std::string& args, bool with_display = true) {
+  const fs::path log = fs::temp_directory_path() / ("ezivk_viewer_" + std::to_string(::getpid()) + ".log");
+  const std::string env = with_display ? "DISPLAY=" + display().name() : "DISPLAY= WAYLAND_DISPLAY=";
+  const std::string cmd = env + " EZIVK_VALIDATION=1 timeout 300 " + std::string(EZIVK_VIEWER_BIN) + " " + args + " > " +
+                          log.string() + " 2>&1";
+  const int st = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream f(log);
+  r.output.assign(std::istreambuf_iterator<char>(f), {});
+  fs::remove(log);
+  return r;
+}
+
+fs::path scratch(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("ezivk_viewer_test_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d / name;
+}
+
+TEST(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
+  if (std::system("command -v Xvfb > /dev/null") != 0) GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
+  const fs::path png = scratch("ezigen.png"), json = scratch("ezigen.json");
+  const std::string args = "--model " + model_dir("sd2-tiny").string() + " --adapter " +
+                           (fixtures_dir() / "adapters" / "sd2-tiny-ezigen").string() + " --subject " +
+                           (fixtures_dir() / "ezigen" / "subject_dog.png").string() +
+                           " --subject-prompt 'a dog' --prompt 'a photo of a dog on the beach' --seed 42 --steps 6"
+                           " --rounds 2 --select 0.25,0.75 --window 800x520 --headless-screenshot " + png.string() +
+                           " --dump-state " + json.string();
+  const Result r = run_viewer(args);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("validation"), std::string::npos) << r.output;
+
+  const io::Image8 shot = io::read_image(png);
+  EXPECT_EQ(shot.width, 800);
+  EXPECT_EQ(shot.height, 520);
+  // Not a blank window: the panels, their text and the images give many distinct colours.
+  std::set<uint32_t> colours;
+  for (size_t i = 0; i + 2 < shot.pixels.size(); i += 3)
+    colours.insert(uint32_t(shot.pixels[i]) << 16 | uint32_t(shot.pixels[i + 1]) << 8 | shot.pixels[i + 2]);
+  EXPECT_GT(colours.size(), 200u);
+
+  std::ifstream f(json);
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["status"], "finished");
+  EXPECT_EQ(j["window"]["width"], 800);
+  // The first pass and two rounds, the last one the stop; every round measured against the one before.
+  ASSERT_EQ(j["rounds"].size(), 3u);
+  EXPECT_TRUE(j["rounds"][0]["similarity"].is_null());
+  EXPECT_TRUE(j["rounds"][1]["similarity"].is_number());
+  EXPECT_FALSE(j["rounds"][1]["stop"].get<bool>());
+  EXPECT_TRUE(j["rounds"][2]["stop"].get<bool>());
+  EXPECT_TRUE(j["sketch_shown"].get<bool>());
+  EXPECT_GE(j["steps_done"].get<int>(), 6);
+  EXPECT_GT(j["frame_ms"]["count"].get<int>(), 3);
+  EXPECT_FLOAT_EQ(j["selected_point"][0].get<float>(), 0.25f);
+  fs::remove_all(png.parent_path());
+}
+
+TEST(ViewerHeadless, BadInputFailsBeforeTheWindowOpens) {
+  Result r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x --select 2,0", false);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--select"), std::string::npos) << r.output;
+  r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x --subject /nonexistent.png --adapter x", false);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("/nonexistent.png"), std::string::npos) << r.output;
+  r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x --headless-screenshot /tmp", false);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("--headless-screenshot"), std::string::npos) << r.output;
+  // No display: one clear error, not a crash.
+  r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x", false);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("display"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace ezivk::test

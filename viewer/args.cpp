@@ -1,0 +1,116 @@
+#include "viewer/args.h"
+
+#include <random>
+
+#include "engine/io/image_file.h"
+#include "engine/sched/scheduler_config.h"
+#include "tools/ezivk/cli_args.h"
+#include "tools/ezivk/commands.h"
+#include "tools/ezivk/generate_ezigen.h"
+
+namespace ezivk::viewer {
+
+using cli::option_value;
+using cli::parse_double;
+using cli::parse_int;
+using cli::UsageError;
+
+const char* kUsage =
+    "usage: ezivk-viewer --model DIR --prompt TEXT [generation options] [viewer options]\n"
+    "  Opens a window on the engine's Vulkan device and starts the run: the live x̂0 of every step, the sketch,\n"
+    "  every transfer round with its similarity and stop decision, device and timing status.\n"
+    "  Generation options are those of `ezivk generate` (--negative, --steps, --guidance, --seed, --scheduler,\n"
+    "  --size, --precision, --variant; with --subject IMG: --adapter, --subject-prompt, --split, --rounds, ...).\n"
+    "  --select X,Y               a point of the output (0..1, origin top-left) whose attention is captured\n"
+    "  --headless-screenshot PNG  render until the run ends, write the window's image and exit\n"
+    "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
+    "  --window WxH               window size (default 1280x800)\n"
+    "  --submit-every N           generation submits in pieces of N commands so frames interleave (default 16)\n";
+
+ViewerArgs parse_args(const std::vector<std::string>& args) {
+  ViewerArgs v;
+  if (cli::wants_help(args)) {
+    v.help = true;
+    return v;
+  }
+  cli::EzigenOptions ez;
+  pipeline::TextToImageParams& p = v.run.t2i;
+  bool prompt_given = false, seed_given = false, negative_given = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--model") v.run.model = option_value(args, i);
+    else if (a == "--prompt") { p.prompt = option_value(args, i); prompt_given = true; }
+    else if (a == "--negative") { p.negative_prompt = option_value(args, i); negative_given = true; }
+    else if (a == "--steps") p.steps = int(parse_int(option_value(args, i), "--steps", 1, 1000));
+    else if (a == "--guidance") p.guidance = parse_double(option_value(args, i), "--guidance", 0, 100);
+    else if (a == "--seed") { p.seed = uint64_t(parse_int(option_value(args, i), "--seed", 0, INT64_MAX)); seed_given = true; }
+    else if (a == "--scheduler") {
+      try {
+        p.scheduler = sched::parse_scheduler_kind(option_value(args, i));
+      } catch (const Error& e) {
+        throw UsageError(std::string("--scheduler: ") + e.what());
+      }
+    } else if (a == "--scheduler-set") p.scheduler_overrides.push_back(option_value(args, i));
+    else if (a == "--size") cli::parse_size(option_value(args, i), p.width, p.height);
+    else if (a == "--precision") v.run.dtype = cli::parse_precision(option_value(args, i));
+    else if (a == "--variant") v.run.variant = option_value(args, i);
+    else if (a == "--select") {
+      const std::string s = option_value(args, i);
+      const auto comma = s.find(',');
+      if (comma == std::string::npos) throw UsageError("--select must be X,Y (0..1 each), got '" + s + "'");
+      v.select = std::pair{float(parse_double(s.substr(0, comma), "--select X", 0, 1)),
+                           float(parse_double(s.substr(comma + 1), "--select Y", 0, 1))};
+    } else if (a == "--headless-screenshot") v.screenshot = option_value(args, i);
+    else if (a == "--dump-state") v.dump_state = option_value(args, i);
+    else if (a == "--window") {
+      int64_t w = 0, h = 0;
+      cli::parse_size(option_value(args, i), w, h);
+      if (w < 320 || h < 240) throw UsageError("--window must be at least 320x240");
+      v.width = int(w), v.height = int(h);
+    } else if (a == "--submit-every") v.submit_every = uint32_t(parse_int(option_value(args, i), "--submit-every", 0, 1000000));
+    else if (!ez.parse(args, i)) throw UsageError("unknown option '" + a + "'");
+  }
+  if (v.run.model.empty()) throw UsageError("--model DIR is required");
+  if (!prompt_given) throw UsageError("--prompt TEXT is required");
+  if (!seed_given) p.seed = std::random_device{}() & 0x7fffffff;
+  if (ez.subjects.empty()) {
+    if (ez.any_given) throw UsageError("EZIGen options need --subject IMG");
+    return v;
+  }
+  ez.check(1);
+  if (!ez.subject_masks.empty() || !ez.clip_model.empty() || !ez.start_image.empty() || ez.baseline || ez.save_rounds)
+    throw UsageError("the viewer does not take --subject-mask, --clip-model, --start-image, --baseline or --save-rounds yet");
+  pipeline::EzigenParams e;
+  e.prompt = p.prompt;
+  e.negative = negative_given ? p.negative_prompt : pipeline::kEzigenNegative;
+  e.round_negative = ez.round_negative;
+  e.mode = ez.reference_attention ? pipeline::SubjectMode::Reference : pipeline::SubjectMode::Adapter;
+  e.strength = float(ez.strength);
+  e.steps = p.steps;
+  e.guidance = p.guidance;
+  e.round_guidance = ez.round_guidance.value_or(p.guidance);
+  e.seed = p.seed;
+  e.scheduler = p.scheduler ? p.scheduler : std::optional(sched::SchedulerKind::DDPM);
+  e.scheduler_overrides = p.scheduler_overrides;
+  e.width = p.width;
+  e.height = p.height;
+  e.split = ez.split;
+  e.t_subject = ez.t_subject;
+  e.rounds.fixed = ez.rounds;
+  e.rounds.min_rounds = ez.min_rounds.value_or(3);
+  e.rounds.max_rounds = ez.max_rounds.value_or(9);
+  e.rounds.similarity = ez.similarity;
+  e.rounds.threshold = ez.threshold.value_or(pipeline::default_similarity_threshold(ez.similarity));
+  if (v.select) e.capture_points = {*v.select};
+  v.run.ezigen = std::move(e);
+  v.run.adapter = ez.adapter;
+  for (size_t i = 0; i < ez.subjects.size(); ++i) {
+    v.run.subject_images.push_back(io::read_image(ez.subjects[i]));
+    v.run.subject_prompts.push_back(ez.subject_prompts.empty()       ? "a photo of a subject"
+                                    : ez.subject_prompts.size() == 1 ? ez.subject_prompts[0]
+                                                                     : ez.subject_prompts[i]);
+  }
+  return v;
+}
+
+}  // namespace ezivk::viewer

@@ -1,0 +1,27 @@
+#pragma once
+// ezivk-viewer's command line: the generation flags of `ezivk generate` (a run starts at launch) plus the viewer's
+// own (--select, --headless-screenshot, --dump-state, --window, --submit-every).
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "viewer/generation.h"
+
+namespace ezivk::viewer {
+
+extern const char* kUsage;
+
+struct ViewerArgs {
+  RunSettings run;
+  std::optional<std::pair<float, float>> select;  // a point of the output, 0..1, origin top-left
+  std::string screenshot, dump_state;
+  int width = 1280, height = 800;
+  uint32_t submit_every = 16;
+  bool help = false;
+};
+
+// UsageError naming the option for anything wrong; subject images are read here (a bad one fails before the window).
+ViewerArgs parse_args(const std::vector<std::string>& args);
+
+}  // namespace ezivk::viewer

@@ -1,0 +1,119 @@
+#include "viewer/generation.h"
+
+#include <chrono>
+#include <variant>
+
+#include "engine/pipeline/ezigen_weights.h"
+#include "engine/pipeline/stable_diffusion.h"
+#include "engine/pipeline/subject_bank.h"
+
+namespace ezivk::viewer {
+
+const char* status_name(RunState::Status s) {
+  switch (s) {
+    case RunState::Status::Loading: return "loading";
+    case RunState::Status::Running: return "running";
+    case RunState::Status::Finished: return "finished";
+    case RunState::Status::Failed: return "failed";
+    case RunState::Status::Stopped: return "stopped";
+  }
+  return "?";
+}
+
+Generation::Generation(gpu::Context& ctx, RunSettings settings) : ctx_(ctx), settings_(std::move(settings)) {
+  state_.device = ctx.caps().name;
+  thread_ = std::thread([this] { run(); });
+}
+
+Generation::~Generation() {
+  cancel_.request();
+  if (thread_.joinable()) thread_.join();
+}
+
+RunState Generation::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+bool Generation::done() const {
+  std::lock_guard lock(mu_);
+  return state_.status != RunState::Status::Loading && state_.status != RunState::Status::Running;
+}
+
+void Generation::on_event(const pipeline::Event& e) {
+  std::lock_guard lock(mu_);
+  RunState& s = state_;
+  if (auto* r = std::get_if<pipeline::RunStarted>(&e)) {
+    s.started = *r;
+    s.status = RunState::Status::Running;
+    s.message.clear();
+  } else if (auto* st = std::get_if<pipeline::StepDone>(&e)) {
+    ++s.steps_done;
+    s.step_index = st->index;
+    s.step_total = st->total;
+    s.phase = st->phase;
+    s.round = st->round;
+    s.step_seconds.push_back(st->seconds);
+    if (st->x0) s.x0 = st->x0;
+    s.captures.clear();
+  } else if (auto* sk = std::get_if<pipeline::SketchReady>(&e)) {
+    s.sketch = sk->x0_image;
+  } else if (auto* rd = std::get_if<pipeline::RoundDone>(&e)) {
+    s.rounds.push_back({rd->round, rd->image, rd->similarity, rd->stop, rd->reason});
+  } else if (auto* ac = std::get_if<pipeline::AttentionCaptured>(&e)) {
+    s.captures.push_back(*ac);
+  } else if (auto* n = std::get_if<pipeline::Notice>(&e)) {
+    s.message = n->text;
+  } else if (auto* f = std::get_if<pipeline::Finished>(&e)) {
+    s.seconds = f->seconds;
+  }
+}
+
+void Generation::run() {
+  auto set = [&](RunState::Status st, std::string msg) {
+    std::lock_guard lock(mu_);
+    state_.status = st;
+    state_.message = std::move(msg);
+  };
+  try {
+    RunSettings& rs = settings_;
+    auto sd = pipeline::load_stable_diffusion(ctx_, rs.model, rs.dtype, rs.variant,
+                                              [&](const std::string& m) { set(RunState::Status::Loading, m); });
+    {
+      std::lock_guard lock(mu_);
+      state_.precision = ops::dtype_name(sd->dtype);
+    }
+    pipeline::throw_if_cancelled(&cancel_);
+    auto sink = [this](const pipeline::Event& e) { on_event(e); };
+    io::Image8 final_image;
+    if (rs.ezigen) {
+      std::optional<pipeline::EzigenWeights> weights;
+      if (!rs.adapter.empty()) {
+        set(RunState::Status::Loading, "loading adapters from " + rs.adapter);
+        weights = pipeline::load_ezigen_weights(*sd, rs.adapter);
+      }
+      pipeline::EzigenParams p = *rs.ezigen;
+      const int size = pipeline::subject_size(*sd);
+      for (size_t i = 0; i < rs.subject_images.size(); ++i)
+        p.subjects.push_back({pipeline::prepare_subject_image(rs.subject_images[i], size), rs.subject_prompts[i], std::nullopt});
+      p.cancel = &cancel_;
+      p.preview_x0 = true;
+      final_image = pipeline::ezigen_generate(*sd, weights ? &*weights : nullptr, p, sink).image;
+    } else {
+      pipeline::TextToImageParams p = rs.t2i;
+      p.cancel = &cancel_;
+      p.preview_x0 = true;
+      auto r = pipeline::text_to_image(*sd, p, sink);
+      final_image = std::move(r.images.at(0));
+    }
+    std::lock_guard lock(mu_);
+    state_.final_image = std::make_shared<const io::Image8>(std::move(final_image));
+    state_.status = RunState::Status::Finished;
+  } catch (const pipeline::Cancelled&) {
+    set(RunState::Status::Stopped, "stopped");
+  } catch (const std::exception& e) {
+    set(RunState::Status::Failed, e.what());
+  }
+}
+
+}  // namespace ezivk::viewer

@@ -1,0 +1,80 @@
+#pragma once
+// A generation run on its own thread, on the viewer's context: loads the model (and adapters), runs text-to-image
+// or EZIGen, and folds the pipeline's events into a RunState the UI thread copies each frame. Stop requests the
+// run's cancel flag (checked between steps and between the pieces of a step); the destructor stops and joins.
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/gpu/context.h"
+#include "engine/io/image.h"
+#include "engine/pipeline/cancel.h"
+#include "engine/pipeline/events.h"
+#include "engine/pipeline/ezigen.h"
+#include "engine/pipeline/text_to_image.h"
+
+namespace ezivk::viewer {
+
+struct RunSettings {
+  std::string model, variant, adapter;
+  ops::DType dtype = ops::DType::F16;
+  pipeline::TextToImageParams t2i;            // text-to-image (no subject)
+  std::optional<pipeline::EzigenParams> ezigen;  // with a subject; its subjects are raw images until prepared
+  std::vector<io::Image8> subject_images;
+  std::vector<std::string> subject_prompts;
+};
+
+struct RoundView {
+  int round = 0;
+  pipeline::ImagePtr image;
+  std::optional<double> similarity;
+  bool stop = false;
+  std::string reason;
+};
+
+// What the UI shows; copied under the lock (images are shared, immutable).
+struct RunState {
+  enum class Status { Loading, Running, Finished, Failed, Stopped } status = Status::Loading;
+  std::string message;  // loading progress, or the error
+  std::string device, precision;
+  pipeline::RunStarted started;
+  int steps_done = 0;    // UNet steps over the whole run
+  int step_index = 0, step_total = 0;
+  pipeline::Phase phase = pipeline::Phase::Text;
+  int round = 0;
+  std::vector<double> step_seconds;
+  pipeline::SnapshotPtr x0;        // the latest step's x̂0 latent [B, C, h, w]
+  pipeline::ImagePtr sketch, final_image;
+  std::vector<RoundView> rounds;
+  std::vector<pipeline::AttentionCaptured> captures;  // the latest step's
+  double seconds = 0;
+};
+const char* status_name(RunState::Status s);
+
+class Generation {
+ public:
+  Generation(gpu::Context& ctx, RunSettings settings);
+  ~Generation();
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
+
+  RunState state() const;
+  void stop() { cancel_.request(); }
+  bool done() const;
+
+ private:
+  void run();
+  void on_event(const pipeline::Event& e);
+
+  gpu::Context& ctx_;
+  RunSettings settings_;
+  pipeline::CancelFlag cancel_;
+  mutable std::mutex mu_;
+  RunState state_;
+  std::thread thread_;
+};
+
+}  // namespace ezivk::viewer

@@ -1,0 +1,213 @@
+// ezivk-viewer: a window on the engine's own Vulkan device that shows a generation as it happens. The run works on
+// its own thread and submits in small pieces; the UI thread draws at the display's rate and never waits on a step.
+#include <imgui.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_vulkan.h>
+
+#define GLFW_INCLUDE_VULKAN
+#include <GLFW/glfw3.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/gpu/error.h"
+#include "engine/gpu/private_driver.h"
+#include "engine/io/output_set.h"
+#include "engine/io/png.h"
+#include "tools/ezivk/commands.h"
+#include "viewer/args.h"
+#include "viewer/generation.h"
+#include "viewer/panels.h"
+#include "viewer/window.h"
+
+namespace ezivk::viewer {
+namespace {
+
+void check_vk(VkResult r) {
+  if (r < 0) std::fprintf(stderr, "ezivk-viewer: Vulkan error %d in the ImGui backend\n", int(r));
+}
+
+// Dear ImGui's Vulkan backend on the engine's device; it needs a descriptor pool for its font texture.
+class ImGuiLayer {
+ public:
+  ImGuiLayer(gpu::Context& ctx, Window& win) : ctx_(ctx) {
+    VkDevice dev = ctx.device();
+    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16};
+    VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    pi.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
+    pi.maxSets = 16;
+    pi.poolSizeCount = 1;
+    pi.pPoolSizes = &size;
+    VkDescriptorPool pool;
+    vk_check(vkCreateDescriptorPool(dev, &pi, nullptr, &pool), "creating ImGui's descriptor pool");
+    pool_ = gpu::Handle<VkDescriptorPool>(pool, [dev](VkDescriptorPool p) { vkDestroyDescriptorPool(dev, p, nullptr); });
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini next to the user's files
+    ImGui::StyleColorsDark();
+    ImGui_ImplGlfw_InitForVulkan(win.handle(), true);
+    ImGui_ImplVulkan_InitInfo ii{};
+    ii.Instance = ctx.instance();
+    ii.PhysicalDevice = ctx.physical();
+    ii.Device = dev;
+    ii.QueueFamily = ctx.queue_family();
+    ii.Queue = ctx.queue();
+    ii.DescriptorPool = pool;
+    ii.MinImageCount = 2;
+    ii.ImageCount = std::max(2u, win.image_count());
+    ii.MSAASamples = VK_SAMPLE_COUNT_1_BIT;
+    ii.CheckVkResultFn = check_vk;
+    ImGui_ImplVulkan_Init(&ii, win.render_pass());
+    // The font texture is uploaded by a command buffer of our own, submitted under the queue lock.
+    VkCommandPoolCreateInfo ci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    ci.queueFamilyIndex = ctx.queue_family();
+    VkCommandPool cp;
+    vk_check(vkCreateCommandPool(dev, &ci, nullptr, &cp), "creating a command pool");
+    gpu::Handle<VkCommandPool> cpool(cp, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
+    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ai.commandPool = cp;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cb;
+    vk_check(vkAllocateCommandBuffers(dev, &ai, &cb), "allocating a command buffer");
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    vkBeginCommandBuffer(cb, &bi);
+    ImGui_ImplVulkan_CreateFontsTexture(cb);
+    vkEndCommandBuffer(cb);
+    ctx.submit_and_wait(cb, ctx.submit_timeout_s());
+    ImGui_ImplVulkan_DestroyFontUploadObjects();
+  }
+  ~ImGuiLayer() {
+    vkDeviceWaitIdle(ctx_.device());
+    ImGui_ImplVulkan_Shutdown();
+    ImGui_ImplGlfw_Shutdown();
+    ImGui::DestroyContext();
+  }
+
+ private:
+  gpu::Context& ctx_;
+  gpu::Handle<VkDescriptorPool> pool_;
+};
+
+nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameStats& frames, const Window& win) {
+  nlohmann::json rounds = nlohmann::json::array();
+  for (const auto& r : s.rounds)
+    rounds.push_back({{"round", r.round},
+                      {"similarity", r.similarity ? nlohmann::json(*r.similarity) : nlohmann::json()},
+                      {"stop", r.stop},
+                      {"reason", r.reason},
+                      {"width", r.image ? r.image->width : 0},
+                      {"height", r.image ? r.image->height : 0}});
+  nlohmann::json j = {{"status", status_name(s.status)},
+                      {"message", s.message},
+                      {"device", s.device},
+                      {"precision", s.precision},
+                      {"model", a.run.model},
+                      {"steps_done", s.steps_done},
+                      {"step_seconds", s.step_seconds},
+                      {"rounds", rounds},
+                      {"sketch_shown", bool(s.sketch)},
+                      {"final_image", s.final_image ? nlohmann::json({{"width", s.final_image->width}, {"height", s.final_image->height}})
+                                                    : nlohmann::json()},
+                      {"window", {{"width", win.width()}, {"height", win.height()}}},
+                      {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()}}}};
+  if (a.select) j["selected_point"] = {a.select->first, a.select->second};
+  return j;
+}
+
+int run_viewer(const ViewerArgs& a) {
+  // Outputs are checked before the window opens, and written together at the end.
+  io::OutputSet outputs;
+  if (!a.screenshot.empty()) outputs.add(a.screenshot, "--headless-screenshot");
+  if (!a.dump_state.empty()) outputs.add(a.dump_state, "--dump-state");
+
+  WindowSystem ws;
+  gpu::ContextOptions co;
+  co.validation = cli::env_validation();
+  co.submit_every = a.submit_every;
+  ws.require(co);
+  gpu::Context ctx(co);
+  Window win(ctx, a.width, a.height, "ezivk viewer");
+  ImGuiLayer gui(ctx, win);
+  Generation gen(ctx, a.run);
+
+  FrameStats frames;
+  pipeline::SnapshotPtr shown_x0;
+  io::Image8 preview;
+  int frames_after_done = 0;
+  bool captured = false;
+  auto last = std::chrono::steady_clock::now();
+  RunState s;
+  while (!win.should_close()) {
+    // Poll, not wait: the run's progress must show without input. Idle frames are paced by FIFO presentation.
+    glfwPollEvents();
+    s = gen.state();
+    if (s.x0 && s.x0 != shown_x0) {
+      shown_x0 = s.x0;
+      preview = latent_preview(*s.x0);
+    }
+    ImGui_ImplVulkan_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    const PanelActions act = draw_panels(s, a.run, frames, ctx.device_memory_live(), &preview);
+    if (act.stop) gen.stop();
+    ImGui::Render();
+    const bool done = gen.done();
+    // Headless: a few frames after the run ends (so the last state is drawn), capture and leave.
+    const bool capture = !a.screenshot.empty() && done && ++frames_after_done >= 3;
+    if (VkCommandBuffer cb = win.begin_frame()) {
+      ImGui_ImplVulkan_RenderDrawData(ImGui::GetDrawData(), cb);
+      win.end_frame(capture);
+      captured = captured || (capture && win.captured().width > 0);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    frames.ms.push_back(std::chrono::duration<double, std::milli>(now - last).count());
+    if (frames.ms.size() > 240) frames.ms.pop_front();
+    last = now;
+    if (capture) break;
+    if (a.screenshot.empty() && !a.dump_state.empty() && done && ++frames_after_done >= 3) break;
+  }
+  gen.stop();
+  s = gen.state();
+  if (!a.screenshot.empty()) {
+    if (!captured) fail("the window's image could not be captured (the surface does not allow reading it back)");
+    const auto bytes = io::encode_png(win.captured(), {{"Software", "ezivk-viewer"}}, a.screenshot);
+    outputs.stage(a.screenshot, [&](std::ostream& f) { f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())); });
+  }
+  if (!a.dump_state.empty())
+    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win).dump(2) << "\n"; });
+  outputs.commit();
+  cli::fail_on_validation_messages(ctx);
+  if (s.status == RunState::Status::Failed) {
+    std::fprintf(stderr, "ezivk-viewer: the run failed: %s\n", s.message.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace ezivk::viewer
+
+int main(int argc, char** argv) {
+  ezivk::gpu::select_vulkan_driver(argc, argv);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    const auto a = ezivk::viewer::parse_args(args);
+    if (a.help) {
+      std::fputs(ezivk::viewer::kUsage, stdout);
+      return 0;
+    }
+    return ezivk::viewer::run_viewer(a);
+  } catch (const ezivk::cli::UsageError& e) {
+    std::fprintf(stderr, "ezivk-viewer: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ezivk-viewer: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,150 @@
+#include "viewer/panels.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <string>
+
+#include "engine/gpu/memory.h"
+
+namespace ezivk::viewer {
+
+double FrameStats::mean_ms() const { return ms.empty() ? 0 : std::accumulate(ms.begin(), ms.end(), 0.0) / double(ms.size()); }
+double FrameStats::max_ms() const { return ms.empty() ? 0 : *std::max_element(ms.begin(), ms.end()); }
+
+io::Image8 latent_preview(const pipeline::Snapshot& latent) {
+  io::Image8 img;
+  if (latent.shape.size() != 4) return img;
+  const int64_t c = latent.shape[1], h = latent.shape[2], w = latent.shape[3];
+  img.width = int(w), img.height = int(h), img.channels = 3;
+  img.pixels.assign(size_t(w * h * 3), 0);
+  for (int64_t ch = 0; ch < std::min<int64_t>(c, 3); ++ch) {
+    const float* v = latent.values.data() + ch * h * w;
+    const auto [lo, hi] = std::minmax_element(v, v + h * w);
+    const float range = std::max(*hi - *lo, 1e-6f);
+    for (int64_t i = 0; i < h * w; ++i)
+      img.pixels[size_t(i * 3 + ch)] = uint8_t(std::lround(255.f * (v[i] - *lo) / range));
+  }
+  return img;
+}
+
+namespace {
+
+// Debian's Dear ImGui 1.86 Vulkan backend binds only its font texture, so pictures are drawn as filled cells: at
+// most `cells` per side, each the mean of the pixels under it. (A texture path through a draw callback comes next.)
+void draw_image(const io::Image8& img, float side, int cells = 96) {
+  if (img.width < 1 || img.height < 1) {
+    ImGui::Dummy(ImVec2(side, side));
+    return;
+  }
+  const float scale = side / float(std::max(img.width, img.height));
+  const ImVec2 size(float(img.width) * scale, float(img.height) * scale);
+  const ImVec2 o = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const int step = std::max(1, (std::max(img.width, img.height) + cells - 1) / cells);
+  for (int y = 0; y < img.height; y += step)
+    for (int x = 0; x < img.width; x += step) {
+      int sum[3] = {0, 0, 0}, n = 0;
+      for (int yy = y; yy < std::min(img.height, y + step); ++yy)
+        for (int xx = x; xx < std::min(img.width, x + step); ++xx, ++n)
+          for (int k = 0; k < 3; ++k) sum[k] += img.pixels[size_t((yy * img.width + xx) * img.channels + std::min(k, img.channels - 1))];
+      const ImU32 col = IM_COL32(sum[0] / n, sum[1] / n, sum[2] / n, 255);
+      const float x1 = std::min(float(x + step), float(img.width)), y1 = std::min(float(y + step), float(img.height));
+      dl->AddRectFilled(ImVec2(o.x + float(x) * scale, o.y + float(y) * scale), ImVec2(o.x + x1 * scale, o.y + y1 * scale), col);
+    }
+  ImGui::Dummy(size);
+}
+
+std::string seconds_text(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, s < 1 ? "%.0f ms" : "%.2f s", s < 1 ? s * 1000 : s);
+  return b;
+}
+
+}  // namespace
+
+PanelActions draw_panels(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
+                         const io::Image8* preview) {
+  PanelActions act;
+  const ImGuiIO& io = ImGui::GetIO();
+  const float W = io.DisplaySize.x, H = io.DisplaySize.y;
+  const float left = std::min(360.f, W * 0.3f);
+
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(ImVec2(left, H));
+  ImGui::Begin("Run", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse);
+  ImGui::TextWrapped("model: %s", settings.model.c_str());
+  ImGui::TextWrapped("prompt: %s", settings.ezigen ? settings.ezigen->prompt.c_str() : settings.t2i.prompt.c_str());
+  ImGui::Text("seed %llu", (unsigned long long)(settings.ezigen ? settings.ezigen->seed : settings.t2i.seed));
+  if (settings.ezigen) ImGui::Text("subjects: %zu, adapter: %s", settings.subject_images.size(),
+                                   settings.adapter.empty() ? "(reference attention)" : settings.adapter.c_str());
+  ImGui::Separator();
+  ImGui::Text("status: %s", status_name(s.status));
+  if (!s.message.empty()) ImGui::TextWrapped("%s", s.message.c_str());
+  if (s.step_total > 0) {
+    const float frac = float(s.step_index + 1) / float(s.step_total);
+    char label[64];
+    std::snprintf(label, sizeof label, "%s %d/%d", pipeline::phase_name(s.phase), s.step_index + 1, s.step_total);
+    ImGui::ProgressBar(frac, ImVec2(-1, 0), label);
+  }
+  if (s.round > 0) ImGui::Text("round %d", s.round);
+  if (s.step_seconds.size() > 1) {
+    const double later = std::accumulate(s.step_seconds.begin() + 1, s.step_seconds.end(), 0.0) / double(s.step_seconds.size() - 1);
+    ImGui::Text("%.2f it/s (%s per step after the first)", later > 0 ? 1.0 / later : 0.0, seconds_text(later).c_str());
+  }
+  ImGui::Separator();
+  ImGui::TextWrapped("device: %s", s.device.c_str());
+  ImGui::Text("precision: %s", s.precision.c_str());
+  ImGui::Text("device memory: %s", gpu::format_bytes(device_bytes).c_str());
+  ImGui::Text("frame: %.1f ms mean, %.1f ms max", frames.mean_ms(), frames.max_ms());
+  if (s.status == RunState::Status::Running || s.status == RunState::Status::Loading) {
+    if (ImGui::Button("Stop")) act.stop = true;
+  }
+  ImGui::End();
+
+  ImGui::SetNextWindowPos(ImVec2(left, 0));
+  ImGui::SetNextWindowSize(ImVec2(W - left, H * 0.62f));
+  ImGui::Begin("Image", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse);
+  const float side = std::min(W - left, H * 0.62f) - 60.f;
+  if (s.final_image) {
+    ImGui::Text("final image");
+    draw_image(*s.final_image, side);
+  } else if (preview && preview->width > 0) {
+    ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
+    draw_image(*preview, side);
+  } else {
+    ImGui::Text("waiting for the first step");
+  }
+  if (s.sketch) {
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    ImGui::Text("sketch");
+    draw_image(*s.sketch, side * 0.5f);
+    ImGui::EndGroup();
+  }
+  ImGui::End();
+
+  ImGui::SetNextWindowPos(ImVec2(left, H * 0.62f));
+  ImGui::SetNextWindowSize(ImVec2(W - left, H * 0.38f));
+  ImGui::Begin("Rounds", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
+                                      ImGuiWindowFlags_HorizontalScrollbar);
+  if (s.rounds.empty()) ImGui::Text(settings.ezigen ? "no round finished yet" : "text-to-image: no transfer rounds");
+  const float thumb = std::max(48.f, H * 0.38f - 90.f);
+  for (size_t i = 0; i < s.rounds.size(); ++i) {
+    const auto& r = s.rounds[i];
+    if (i) ImGui::SameLine();
+    ImGui::BeginGroup();
+    ImGui::Text(r.round == 0 ? "first pass" : "round %d", r.round);
+    if (r.image) draw_image(*r.image, thumb, 48);
+    if (r.similarity) ImGui::Text("sim %.4f%s", *r.similarity, r.stop ? " stop" : "");
+    else ImGui::Text(r.stop ? "stop" : " ");
+    ImGui::EndGroup();
+  }
+  ImGui::End();
+  return act;
+}
+
+}  // namespace ezivk::viewer

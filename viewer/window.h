@@ -1,0 +1,75 @@
+#pragma once
+// The viewer's window on the engine's own Vulkan device: a GLFW window, its surface and swapchain, one render pass
+// that Dear ImGui draws into, and frames submitted to the engine's one queue under Context::queue_lock() (the
+// generation thread submits to the same queue). Optionally captures the frame it presents (--headless-screenshot).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/gpu/context.h"
+#include "engine/gpu/handle.h"
+#include "engine/gpu/memory.h"
+#include "engine/io/image.h"
+
+struct GLFWwindow;
+
+namespace ezivk::viewer {
+
+// GLFW is initialised once per process; this is what the engine's context must be created with.
+struct WindowSystem {
+  WindowSystem();
+  ~WindowSystem();
+  WindowSystem(const WindowSystem&) = delete;
+  WindowSystem& operator=(const WindowSystem&) = delete;
+  // The instance extensions, device extension and queue condition a context needs to present to a window.
+  void require(gpu::ContextOptions& o) const;
+};
+
+class Window {
+ public:
+  Window(gpu::Context& ctx, int width, int height, const std::string& title);
+  ~Window();
+  Window(const Window&) = delete;
+  Window& operator=(const Window&) = delete;
+
+  GLFWwindow* handle() const { return window_; }
+  bool should_close() const;
+  VkRenderPass render_pass() const { return render_pass_.get(); }
+  uint32_t image_count() const { return uint32_t(images_.size()); }
+
+  // Starts a frame: the command buffer with the render pass begun, or null when the window is minimised (the
+  // caller skips drawing). end_frame ends it, submits it and presents; with `capture`, the presented image is also
+  // read back into captured().
+  VkCommandBuffer begin_frame();
+  void end_frame(bool capture);
+  const io::Image8& captured() const { return captured_; }
+  int width() const { return int(extent_.width); }
+  int height() const { return int(extent_.height); }
+
+ private:
+  void create_swapchain();
+  void destroy_swapchain();
+
+  gpu::Context& ctx_;
+  GLFWwindow* window_ = nullptr;
+  VkSurfaceKHR surface_ = VK_NULL_HANDLE;
+  VkSwapchainKHR swapchain_ = VK_NULL_HANDLE;
+  VkSurfaceFormatKHR format_{};
+  VkExtent2D extent_{};
+  bool can_capture_ = false;
+  std::vector<VkImage> images_;
+  std::vector<VkImageView> views_;
+  std::vector<VkFramebuffer> framebuffers_;
+  gpu::Handle<VkRenderPass> render_pass_;
+  gpu::Handle<VkCommandPool> pool_;
+  VkCommandBuffer cb_ = VK_NULL_HANDLE;
+  gpu::Handle<VkFence> fence_;
+  gpu::Handle<VkSemaphore> acquired_;
+  std::vector<gpu::Handle<VkSemaphore>> rendered_;  // one per swapchain image: present waits on it
+  uint32_t image_index_ = 0;
+  bool in_frame_ = false, resized_ = false;
+  gpu::Arena readback_;
+  io::Image8 captured_;
+};
+
+}  // namespace ezivk::viewer
