@@ -1,5 +1,6 @@
 #include "viewer/args.h"
 
+#include <algorithm>
 #include <random>
 
 #include "engine/io/image_file.h"
@@ -58,8 +59,9 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       const std::string s = option_value(args, i);
       const auto comma = s.find(',');
       if (comma == std::string::npos) throw UsageError("--select must be X,Y (0..1 each), got '" + s + "'");
-      v.select = std::pair{float(parse_double(s.substr(0, comma), "--select X", 0, 1)),
-                           float(parse_double(s.substr(comma + 1), "--select Y", 0, 1))};
+      // 1 is the far edge: the capture takes positions in [0, 1), so it becomes the last pixel.
+      v.select = std::pair{std::min(float(parse_double(s.substr(0, comma), "--select X", 0, 1)), 0.9999f),
+                           std::min(float(parse_double(s.substr(comma + 1), "--select Y", 0, 1)), 0.9999f)};
     } else if (a == "--headless-screenshot") v.screenshot = option_value(args, i);
     else if (a == "--dump-state") v.dump_state = option_value(args, i);
     else if (a == "--window") {

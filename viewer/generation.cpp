@@ -1,6 +1,9 @@
 #include "viewer/generation.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <variant>
 
 #include "engine/pipeline/ezigen_weights.h"
@@ -40,6 +43,46 @@ bool Generation::done() const {
   return state_.status != RunState::Status::Loading && state_.status != RunState::Status::Running;
 }
 
+int RunState::AttentionMap::argmax() const {
+  return probs.empty() ? -1 : int(std::max_element(probs.begin(), probs.end()) - probs.begin());
+}
+
+namespace {
+
+// Folds one block's capture into the map of its step (a new step starts a new map).
+void add_capture(RunState::AttentionMap& m, const pipeline::AttentionCaptured& a) {
+  const auto& shape = a.probs->shape;  // [B, queries, subject tokens]
+  if (shape.size() != 3 || shape[1] < 1) return;
+  const int64_t b = shape[0] - 1, nk = shape[2];  // the conditional half is the last item of the guidance batch
+  if (m.round != a.round || m.step != a.step || int64_t(m.probs.size()) != nk) {
+    m.probs.assign(size_t(nk), 0.f);
+    m.mass = 0;
+    m.blocks = 0;
+    m.round = a.round;
+    m.step = a.step;
+    m.side = int(std::lround(std::sqrt(double(nk))));
+  }
+  const float* p = a.probs->values.data() + size_t(b * shape[1] * nk);  // query 0
+  const int n = m.blocks + 1;
+  for (int64_t k = 0; k < nk; ++k) m.probs[size_t(k)] += (p[k] - m.probs[size_t(k)]) / float(n);
+  m.mass += (double(a.mass->values[size_t(b * shape[1])]) - m.mass) / n;
+  m.blocks = n;
+}
+
+// The transformer blocks at the UNet's finest resolution: the first down block's and the last up block's.
+std::vector<std::string> finest_blocks(const std::vector<std::string>& names) {
+  int last_up = -1;
+  for (const auto& n : names)
+    if (n.rfind("up_blocks.", 0) == 0) last_up = std::max(last_up, std::atoi(n.c_str() + 10));
+  std::vector<std::string> out;
+  for (const auto& n : names)
+    if (n.rfind("down_blocks.0.", 0) == 0 || (last_up >= 0 && n.rfind("up_blocks." + std::to_string(last_up) + ".", 0) == 0))
+      out.push_back(n);
+  return out;
+}
+
+}  // namespace
+
 void Generation::on_event(const pipeline::Event& e) {
   std::lock_guard lock(mu_);
   RunState& s = state_;
@@ -55,13 +98,12 @@ void Generation::on_event(const pipeline::Event& e) {
     s.round = st->round;
     s.step_seconds.push_back(st->seconds);
     if (st->x0) s.x0 = st->x0;
-    s.captures.clear();
   } else if (auto* sk = std::get_if<pipeline::SketchReady>(&e)) {
     s.sketch = sk->x0_image;
   } else if (auto* rd = std::get_if<pipeline::RoundDone>(&e)) {
     s.rounds.push_back({rd->round, rd->image, rd->similarity, rd->stop, rd->reason});
   } else if (auto* ac = std::get_if<pipeline::AttentionCaptured>(&e)) {
-    s.captures.push_back(*ac);
+    add_capture(s.map, *ac);
   } else if (auto* n = std::get_if<pipeline::Notice>(&e)) {
     s.message = n->text;
   } else if (auto* f = std::get_if<pipeline::Finished>(&e)) {
@@ -96,6 +138,12 @@ void Generation::run() {
       const int size = pipeline::subject_size(*sd);
       for (size_t i = 0; i < rs.subject_images.size(); ++i)
         p.subjects.push_back({pipeline::prepare_subject_image(rs.subject_images[i], size), rs.subject_prompts[i], std::nullopt});
+      if (!p.capture_points.empty()) p.capture_blocks = finest_blocks(sd->unet.model->transformer_block_names());
+      {
+        std::lock_guard lock(mu_);
+        state_.map_blocks = p.capture_blocks;
+        if (!p.subjects.empty()) state_.subject = std::make_shared<const io::Image8>(p.subjects[0].image);
+      }
       p.cancel = &cancel_;
       p.preview_x0 = true;
       final_image = pipeline::ezigen_generate(*sd, weights ? &*weights : nullptr, p, sink).image;

@@ -49,7 +49,17 @@ struct RunState {
   pipeline::SnapshotPtr x0;        // the latest step's x̂0 latent [B, C, h, w]
   pipeline::ImagePtr sketch, final_image;
   std::vector<RoundView> rounds;
-  std::vector<pipeline::AttentionCaptured> captures;  // the latest step's
+  // Where the selected output point's adapter attention goes over the subject tokens: the conditional half of the
+  // guidance batch, averaged over the finest-resolution blocks, at the latest step that captured it.
+  struct AttentionMap {
+    std::vector<float> probs;  // [subject tokens], summing to `mass`
+    double mass = 0;           // the share of the point's attention that went to the subject
+    int side = 0;              // the subject's token grid is side x side
+    int round = -1, step = -1, blocks = 0;
+    int argmax() const;
+  } map;
+  std::vector<std::string> map_blocks;  // the blocks it aggregates
+  pipeline::ImagePtr subject;           // the first subject as the model sees it
   double seconds = 0;
 };
 const char* status_name(RunState::Status s);

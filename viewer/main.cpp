@@ -117,6 +117,20 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"window", {{"width", win.width()}, {"height", win.height()}}},
                       {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()}}}};
   if (a.select) j["selected_point"] = {a.select->first, a.select->second};
+  const auto& m = s.map;
+  if (!m.probs.empty()) {
+    const int best = m.argmax();
+    const int side = std::max(m.side, 1);
+    j["map"] = {{"mass", m.mass},
+                {"argmax_token", best},
+                // The best match's centre on the subject image, 0..1, origin top-left.
+                {"argmax", {(double(best % side) + 0.5) / side, (double(best / side) + 0.5) / side}},
+                {"max_prob", m.probs[size_t(best)]},
+                {"tokens", m.probs.size()},
+                {"round", m.round},
+                {"step", m.step},
+                {"blocks", s.map_blocks}};
+  }
   return j;
 }
 
@@ -154,7 +168,7 @@ int run_viewer(const ViewerArgs& a) {
     ImGui_ImplVulkan_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
-    const PanelActions act = draw_panels(s, a.run, frames, ctx.device_memory_live(), &preview);
+    const PanelActions act = draw_panels(s, a.run, frames, ctx.device_memory_live(), &preview, a.select);
     if (act.stop) gen.stop();
     ImGui::Render();
     const bool done = gen.done();

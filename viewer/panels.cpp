@@ -35,10 +35,14 @@ namespace {
 
 // Debian's Dear ImGui 1.86 Vulkan backend binds only its font texture, so pictures are drawn as filled cells: at
 // most `cells` per side, each the mean of the pixels under it. (A texture path through a draw callback comes next.)
-void draw_image(const io::Image8& img, float side, int cells = 96) {
+struct Placed {
+  ImVec2 origin, size;
+};
+
+Placed draw_image(const io::Image8& img, float side, int cells = 96) {
   if (img.width < 1 || img.height < 1) {
     ImGui::Dummy(ImVec2(side, side));
-    return;
+    return {ImGui::GetItemRectMin(), ImVec2(side, side)};
   }
   const float scale = side / float(std::max(img.width, img.height));
   const ImVec2 size(float(img.width) * scale, float(img.height) * scale);
@@ -56,6 +60,32 @@ void draw_image(const io::Image8& img, float side, int cells = 96) {
       dl->AddRectFilled(ImVec2(o.x + float(x) * scale, o.y + float(y) * scale), ImVec2(o.x + x1 * scale, o.y + y1 * scale), col);
     }
   ImGui::Dummy(size);
+  return {o, size};
+}
+
+// The map over the subject's token grid as a translucent heat overlay (each token's share of the largest), and the
+// best match outlined.
+void draw_heat(const Placed& at, const RunState::AttentionMap& m) {
+  if (m.side < 1 || size_t(m.side) * size_t(m.side) != m.probs.size()) return;
+  const float top = std::max(*std::max_element(m.probs.begin(), m.probs.end()), 1e-12f);
+  const float cw = at.size.x / float(m.side), ch = at.size.y / float(m.side);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  for (int y = 0; y < m.side; ++y)
+    for (int x = 0; x < m.side; ++x) {
+      const float v = m.probs[size_t(y * m.side + x)] / top;
+      const ImVec2 a(at.origin.x + float(x) * cw, at.origin.y + float(y) * ch), b(a.x + cw, a.y + ch);
+      dl->AddRectFilled(a, b, IM_COL32(255, int(200 * (1 - v)), 0, int(40 + 180 * v)));
+    }
+  const int best = m.argmax();
+  const ImVec2 a(at.origin.x + float(best % m.side) * cw, at.origin.y + float(best / m.side) * ch);
+  dl->AddRect(a, ImVec2(a.x + cw, a.y + ch), IM_COL32(0, 255, 255, 255), 0.f, 0, 2.f);
+}
+
+void draw_marker(const Placed& at, std::pair<float, float> p) {
+  const ImVec2 c(at.origin.x + p.first * at.size.x, at.origin.y + p.second * at.size.y);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddCircle(c, 7.f, IM_COL32(0, 0, 0, 255), 16, 4.f);
+  dl->AddCircle(c, 7.f, IM_COL32(0, 255, 255, 255), 16, 2.f);
 }
 
 std::string seconds_text(double s) {
@@ -67,7 +97,7 @@ std::string seconds_text(double s) {
 }  // namespace
 
 PanelActions draw_panels(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
-                         const io::Image8* preview) {
+                         const io::Image8* preview, std::optional<std::pair<float, float>> select) {
   PanelActions act;
   const ImGuiIO& io = ImGui::GetIO();
   const float W = io.DisplaySize.x, H = io.DisplaySize.y;
@@ -108,21 +138,43 @@ PanelActions draw_panels(const RunState& s, const RunSettings& settings, const F
   ImGui::SetNextWindowPos(ImVec2(left, 0));
   ImGui::SetNextWindowSize(ImVec2(W - left, H * 0.62f));
   ImGui::Begin("Image", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse);
-  const float side = std::min(W - left, H * 0.62f) - 60.f;
+  const float side = std::min((W - left) * 0.5f, H * 0.62f - 60.f);
+  ImGui::BeginGroup();
+  std::optional<Placed> out;
   if (s.final_image) {
     ImGui::Text("final image");
-    draw_image(*s.final_image, side);
+    out = draw_image(*s.final_image, side);
   } else if (preview && preview->width > 0) {
     ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
-    draw_image(*preview, side);
+    out = draw_image(*preview, side);
   } else {
     ImGui::Text("waiting for the first step");
+  }
+  if (out && select) draw_marker(*out, *select);
+  ImGui::EndGroup();
+  const float small = std::min(side * 0.5f, (W - left - side) * 0.5f - 30.f);
+  if (s.subject) {
+    ImGui::SameLine();
+    ImGui::BeginGroup();
+    ImGui::Text("subject attention");
+    const Placed at = draw_image(*s.subject, small);
+    if (!s.map.probs.empty()) {
+      draw_heat(at, s.map);
+      ImGui::Text("%.1f%% to the subject", 100.0 * s.map.mass);
+      ImGui::Text("%d blocks, %s step %d", s.map.blocks, s.map.round ? ("round " + std::to_string(s.map.round)).c_str() : "first pass",
+                  s.map.step + 1);
+    } else if (select) {
+      ImGui::TextWrapped("no capture yet (the subject joins after the split)");
+    } else {
+      ImGui::TextWrapped("start with --select X,Y to see where a point's attention goes");
+    }
+    ImGui::EndGroup();
   }
   if (s.sketch) {
     ImGui::SameLine();
     ImGui::BeginGroup();
     ImGui::Text("sketch");
-    draw_image(*s.sketch, side * 0.5f);
+    draw_image(*s.sketch, small);
     ImGui::EndGroup();
   }
   ImGui::End();

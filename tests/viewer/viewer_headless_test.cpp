@@ -3,6 +3,7 @@
 // on screen, and exits; these tests check both, and that bad input fails before the window opens.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,11 @@
 #include <unistd.h>
 
 #include "engine/io/image_file.h"
+#include "engine/pipeline/ezigen.h"
+#include "engine/pipeline/ezigen_weights.h"
+#include "engine/pipeline/stable_diffusion.h"
+#include "engine/pipeline/subject_bank.h"
+#include "support/gpu_fixture.h"
 #include "tests/models/golden.h"
 
 #ifndef EZIVK_VIEWER_BIN
@@ -88,7 +94,9 @@ fs::path scratch(const std::string& name) {
   return d / name;
 }
 
-TEST(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
+using ViewerHeadless = GpuTest;  // the in-process half runs under the validation layer too
+
+TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
   if (std::system("command -v Xvfb > /dev/null") != 0) GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
   const fs::path png = scratch("ezigen.png"), json = scratch("ezigen.json");
   const std::string args = "--model " + model_dir("sd2-tiny").string() + " --adapter " +
@@ -124,10 +132,55 @@ TEST(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
   EXPECT_GE(j["steps_done"].get<int>(), 6);
   EXPECT_GT(j["frame_ms"]["count"].get<int>(), 3);
   EXPECT_FLOAT_EQ(j["selected_point"][0].get<float>(), 0.25f);
+
+  // The map the viewer showed is the engine's own capture, aggregated as documented: the same run in this process
+  // (the viewer's defaults: fp16, DDPM, the EZIGen negative prompt), the conditional half, query 0, the mean over
+  // the finest-resolution blocks at the last captured step.
+  ASSERT_TRUE(j.contains("map")) << j.dump(2);
+  const auto& m = j["map"];
+  std::vector<std::string> blocks = m["blocks"];
+  ASSERT_FALSE(blocks.empty());
+  for (const auto& b : blocks)
+    EXPECT_TRUE(b.rfind("down_blocks.0.", 0) == 0 || b.rfind("up_blocks.2.", 0) == 0) << b;  // sd2-tiny: 3 up blocks
+  auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F16);
+  const auto weights = pipeline::load_ezigen_weights(*sd, fixtures_dir() / "adapters" / "sd2-tiny-ezigen");
+  pipeline::EzigenParams p;
+  p.prompt = "a photo of a dog on the beach";
+  p.steps = 6;
+  p.seed = 42;
+  p.scheduler = sched::SchedulerKind::DDPM;
+  p.rounds.fixed = 2;
+  p.subjects.push_back({pipeline::prepare_subject_image(io::read_image(fixtures_dir() / "ezigen" / "subject_dog.png"),
+                                                        pipeline::subject_size(*sd)),
+                        "a dog", std::nullopt});
+  p.capture_blocks = blocks;
+  p.capture_points = {{0.25f, 0.75f}};
+  std::vector<double> sum;
+  double mass = 0;
+  int n = 0, last_round = -1, last_step = -1;
+  pipeline::ezigen_generate(*sd, &weights, p, [&](const pipeline::Event& e) {
+    auto* a = std::get_if<pipeline::AttentionCaptured>(&e);
+    if (!a) return;
+    if (a->round != last_round || a->step != last_step) {
+      sum.assign(size_t(a->probs->shape[2]), 0.0);
+      mass = 0, n = 0, last_round = a->round, last_step = a->step;
+    }
+    const int64_t b = a->probs->shape[0] - 1, q = a->probs->shape[1], k = a->probs->shape[2];
+    for (int64_t i = 0; i < k; ++i) sum[size_t(i)] += a->probs->values[size_t(b * q * k + i)];
+    mass += a->mass->values[size_t(b * q)];
+    ++n;
+  });
+  ASSERT_EQ(n, int(blocks.size()));
+  EXPECT_EQ(m["round"].get<int>(), last_round);
+  EXPECT_EQ(m["step"].get<int>(), last_step);
+  EXPECT_NEAR(m["mass"].get<double>(), mass / n, 1e-4);
+  const auto best = std::max_element(sum.begin(), sum.end()) - sum.begin();
+  EXPECT_EQ(m["argmax_token"].get<int64_t>(), best);
+  EXPECT_NEAR(m["max_prob"].get<double>(), sum[size_t(best)] / n, 1e-4);
   fs::remove_all(png.parent_path());
 }
 
-TEST(ViewerHeadless, BadInputFailsBeforeTheWindowOpens) {
+TEST_F(ViewerHeadless, BadInputFailsBeforeTheWindowOpens) {
   Result r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x --select 2,0", false);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("--select"), std::string::npos) << r.output;
