@@ -22,6 +22,7 @@
 #include "viewer/args.h"
 #include "viewer/generation.h"
 #include "viewer/panels.h"
+#include "viewer/picture_renderer.h"
 #include "viewer/window.h"
 
 namespace ezivk::viewer {
@@ -148,11 +149,11 @@ int run_viewer(const ViewerArgs& a) {
   gpu::Context ctx(co);
   Window win(ctx, a.width, a.height, "ezivk viewer");
   ImGuiLayer gui(ctx, win);
+  PictureRenderer pictures(ctx, win.render_pass());
+  Panels panels(ctx, pictures);
   Generation gen(ctx, a.run);
 
   FrameStats frames;
-  pipeline::SnapshotPtr shown_x0;
-  io::Image8 preview;
   int frames_after_done = 0;
   bool captured = false;
   auto last = std::chrono::steady_clock::now();
@@ -161,24 +162,23 @@ int run_viewer(const ViewerArgs& a) {
     // Poll, not wait: the run's progress must show without input. Idle frames are paced by FIFO presentation.
     glfwPollEvents();
     s = gen.state();
-    if (s.x0 && s.x0 != shown_x0) {
-      shown_x0 = s.x0;
-      preview = latent_preview(*s.x0);
-    }
+    win.wait_frame();  // the pictures' buffers are rewritten below: the last frame must be done reading them
     ImGui_ImplVulkan_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
-    const PanelActions act = draw_panels(s, a.run, frames, ctx.device_memory_live(), &preview, a.select);
+    const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live(), a.select);
     if (act.stop) gen.stop();
     ImGui::Render();
     const bool done = gen.done();
     // Headless: a few frames after the run ends (so the last state is drawn), capture and leave.
     const bool capture = !a.screenshot.empty() && done && ++frames_after_done >= 3;
     if (VkCommandBuffer cb = win.begin_frame()) {
+      pictures.begin_render(cb, float(win.width()), float(win.height()));
       ImGui_ImplVulkan_RenderDrawData(ImGui::GetDrawData(), cb);
       win.end_frame(capture);
       captured = captured || (capture && win.captured().width > 0);
     }
+    pictures.end_frame();
     const auto now = std::chrono::steady_clock::now();
     frames.ms.push_back(std::chrono::duration<double, std::milli>(now - last).count());
     if (frames.ms.size() > 240) frames.ms.pop_front();

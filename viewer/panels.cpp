@@ -15,53 +15,25 @@ namespace ezivk::viewer {
 double FrameStats::mean_ms() const { return ms.empty() ? 0 : std::accumulate(ms.begin(), ms.end(), 0.0) / double(ms.size()); }
 double FrameStats::max_ms() const { return ms.empty() ? 0 : *std::max_element(ms.begin(), ms.end()); }
 
-io::Image8 latent_preview(const pipeline::Snapshot& latent) {
-  io::Image8 img;
-  if (latent.shape.size() != 4) return img;
-  const int64_t c = latent.shape[1], h = latent.shape[2], w = latent.shape[3];
-  img.width = int(w), img.height = int(h), img.channels = 3;
-  img.pixels.assign(size_t(w * h * 3), 0);
+LatentProjection stretch_projection(const pipeline::Snapshot& latent) {
+  LatentProjection p;
+  if (latent.shape.size() != 4) return p;
+  const int64_t c = latent.shape[1], hw = latent.shape[2] * latent.shape[3];
   for (int64_t ch = 0; ch < std::min<int64_t>(c, 3); ++ch) {
-    const float* v = latent.values.data() + ch * h * w;
-    const auto [lo, hi] = std::minmax_element(v, v + h * w);
+    const float* v = latent.values.data() + ch * hw;
+    const auto [lo, hi] = std::minmax_element(v, v + hw);
     const float range = std::max(*hi - *lo, 1e-6f);
-    for (int64_t i = 0; i < h * w; ++i)
-      img.pixels[size_t(i * 3 + ch)] = uint8_t(std::lround(255.f * (v[i] - *lo) / range));
+    p.proj[size_t(ch * 4 + ch)] = 1.f / range;
+    p.bias[size_t(ch)] = -*lo / range;
   }
-  return img;
+  return p;
 }
 
 namespace {
 
-// Debian's Dear ImGui 1.86 Vulkan backend binds only its font texture, so pictures are drawn as filled cells: at
-// most `cells` per side, each the mean of the pixels under it. (A texture path through a draw callback comes next.)
 struct Placed {
   ImVec2 origin, size;
 };
-
-Placed draw_image(const io::Image8& img, float side, int cells = 96) {
-  if (img.width < 1 || img.height < 1) {
-    ImGui::Dummy(ImVec2(side, side));
-    return {ImGui::GetItemRectMin(), ImVec2(side, side)};
-  }
-  const float scale = side / float(std::max(img.width, img.height));
-  const ImVec2 size(float(img.width) * scale, float(img.height) * scale);
-  const ImVec2 o = ImGui::GetCursorScreenPos();
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  const int step = std::max(1, (std::max(img.width, img.height) + cells - 1) / cells);
-  for (int y = 0; y < img.height; y += step)
-    for (int x = 0; x < img.width; x += step) {
-      int sum[3] = {0, 0, 0}, n = 0;
-      for (int yy = y; yy < std::min(img.height, y + step); ++yy)
-        for (int xx = x; xx < std::min(img.width, x + step); ++xx, ++n)
-          for (int k = 0; k < 3; ++k) sum[k] += img.pixels[size_t((yy * img.width + xx) * img.channels + std::min(k, img.channels - 1))];
-      const ImU32 col = IM_COL32(sum[0] / n, sum[1] / n, sum[2] / n, 255);
-      const float x1 = std::min(float(x + step), float(img.width)), y1 = std::min(float(y + step), float(img.height));
-      dl->AddRectFilled(ImVec2(o.x + float(x) * scale, o.y + float(y) * scale), ImVec2(o.x + x1 * scale, o.y + y1 * scale), col);
-    }
-  ImGui::Dummy(size);
-  return {o, size};
-}
 
 // The map over the subject's token grid as a translucent heat overlay (each token's share of the largest), and the
 // best match outlined.
@@ -96,8 +68,12 @@ std::string seconds_text(double s) {
 
 }  // namespace
 
-PanelActions draw_panels(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
-                         const io::Image8* preview, std::optional<std::pair<float, float>> select) {
+PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
+                          std::optional<std::pair<float, float>> select) {
+  auto show = [&](Picture& pic, float side) {
+    const ImVec2 o = ImGui::GetCursorScreenPos();
+    return Placed{o, renderer_.draw(pic, side)};
+  };
   PanelActions act;
   const ImGuiIO& io = ImGui::GetIO();
   const float W = io.DisplaySize.x, H = io.DisplaySize.y;
@@ -143,10 +119,12 @@ PanelActions draw_panels(const RunState& s, const RunSettings& settings, const F
   std::optional<Placed> out;
   if (s.final_image) {
     ImGui::Text("final image");
-    out = draw_image(*s.final_image, side);
-  } else if (preview && preview->width > 0) {
+    output_.set(ctx_, s.final_image);
+    out = show(output_, side);
+  } else if (s.x0) {
     ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
-    out = draw_image(*preview, side);
+    output_.set(ctx_, s.x0, stretch_projection(*s.x0));
+    out = show(output_, side);
   } else {
     ImGui::Text("waiting for the first step");
   }
@@ -157,7 +135,8 @@ PanelActions draw_panels(const RunState& s, const RunSettings& settings, const F
     ImGui::SameLine();
     ImGui::BeginGroup();
     ImGui::Text("subject attention");
-    const Placed at = draw_image(*s.subject, small);
+    subject_.set(ctx_, s.subject);
+    const Placed at = show(subject_, small);
     if (!s.map.probs.empty()) {
       draw_heat(at, s.map);
       ImGui::Text("%.1f%% to the subject", 100.0 * s.map.mass);
@@ -174,7 +153,8 @@ PanelActions draw_panels(const RunState& s, const RunSettings& settings, const F
     ImGui::SameLine();
     ImGui::BeginGroup();
     ImGui::Text("sketch");
-    draw_image(*s.sketch, small);
+    sketch_.set(ctx_, s.sketch);
+    show(sketch_, small);
     ImGui::EndGroup();
   }
   ImGui::End();
@@ -190,7 +170,9 @@ PanelActions draw_panels(const RunState& s, const RunSettings& settings, const F
     if (i) ImGui::SameLine();
     ImGui::BeginGroup();
     ImGui::Text(r.round == 0 ? "first pass" : "round %d", r.round);
-    if (r.image) draw_image(*r.image, thumb, 48);
+    if (rounds_.size() <= i) rounds_.push_back(std::make_unique<Picture>());
+    rounds_[i]->set(ctx_, r.image);
+    show(*rounds_[i], thumb);
     if (r.similarity) ImGui::Text("sim %.4f%s", *r.similarity, r.stop ? " stop" : "");
     else ImGui::Text(r.stop ? "stop" : " ");
     ImGui::EndGroup();

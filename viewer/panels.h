@@ -1,11 +1,14 @@
 #pragma once
 // The viewer's ImGui panels, drawn from a copy of the run's state each frame.
 #include <deque>
+#include <memory>
+#include <vector>
 #include <optional>
 #include <utility>
 
 #include "engine/io/image.h"
 #include "viewer/generation.h"
+#include "viewer/picture_renderer.h"
 
 namespace ezivk::viewer {
 
@@ -19,12 +22,23 @@ struct PanelActions {
   bool stop = false;
 };
 
-// An approximate RGB picture of a latent [B, C, h, w] (item 0): its first three channels, each stretched over its own
-// range. Cheap enough for every step; a fitted per-model projection replaces it later.
-io::Image8 latent_preview(const pipeline::Snapshot& latent);
+// The preview projection until a fitted per-model one replaces it: latent channels 0-2 of item 0 as red, green and
+// blue, each stretched over its own range in this latent.
+LatentProjection stretch_projection(const pipeline::Snapshot& latent);
 
-// `select`: the output point whose attention the map shows (marked on the image).
-PanelActions draw_panels(const RunState& s, const RunSettings& settings, const FrameStats& frames,
-                         uint64_t device_bytes, const io::Image8* preview, std::optional<std::pair<float, float>> select);
+// The windows, and the pictures they show (kept between frames: a picture uploads only when its source changes).
+class Panels {
+ public:
+  Panels(gpu::Context& ctx, PictureRenderer& renderer) : ctx_(ctx), renderer_(renderer) {}
+  // `select`: the output point whose attention the map shows (marked on the image).
+  PanelActions draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
+                    std::optional<std::pair<float, float>> select);
+
+ private:
+  gpu::Context& ctx_;
+  PictureRenderer& renderer_;
+  Picture output_, subject_, sketch_;
+  std::vector<std::unique_ptr<Picture>> rounds_;
+};
 
 }  // namespace ezivk::viewer

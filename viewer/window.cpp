@@ -222,10 +222,15 @@ void Window::destroy_swapchain() {
   swapchain_ = VK_NULL_HANDLE;
 }
 
+void Window::wait_frame() {
+  VkFence f = fence_.get();
+  vk_check(vkWaitForFences(ctx_.device(), 1, &f, VK_TRUE, UINT64_MAX), "waiting for the last frame");
+}
+
 VkCommandBuffer Window::begin_frame() {
   VkDevice dev = ctx_.device();
   VkFence f = fence_.get();
-  vk_check(vkWaitForFences(dev, 1, &f, VK_TRUE, UINT64_MAX), "waiting for the last frame");
+  wait_frame();
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (resized_ || !swapchain_) {
       resized_ = false;

@@ -41,6 +41,8 @@ class Window {
   // caller skips drawing). end_frame ends it, submits it and presents; with `capture`, the presented image is also
   // read back into captured().
   VkCommandBuffer begin_frame();
+  // Waits until the last frame's commands finished (begin_frame does too): host-written buffers it read are free.
+  void wait_frame();
   void end_frame(bool capture);
   const io::Image8& captured() const { return captured_; }
   int width() const { return int(extent_.width); }
