@@ -201,34 +201,35 @@ void PictureRenderer::end_frame() {
 
 void PictureRenderer::callback(const ImDrawList*, const ImDrawCmd* cmd) {
   const auto* r = static_cast<const Request*>(cmd->UserCallbackData);
-  r->self->record(*r, cmd);
+  PictureRenderer& self = *r->self;
+  // The window's clip rectangle, in display coordinates (the framebuffer's at scale 1).
+  if (self.cb_) self.record(self.cb_, *r->pic, r->a, r->b, cmd->ClipRect, self.fb_w_, self.fb_h_);
 }
 
-void PictureRenderer::record(const Request& r, const ImDrawCmd* cmd) {
-  if (!cb_) return;
-  const Picture& pic = *r.pic;
-  VkViewport vp{0, 0, fb_w_, fb_h_, 0, 1};
-  vkCmdSetViewport(cb_, 0, 1, &vp);
-  // The window's clip rectangle (display coordinates, the framebuffer's at scale 1).
-  const float x0 = std::clamp(cmd->ClipRect.x, 0.f, fb_w_), y0 = std::clamp(cmd->ClipRect.y, 0.f, fb_h_);
-  const float x1 = std::clamp(cmd->ClipRect.z, x0, fb_w_), y1 = std::clamp(cmd->ClipRect.w, y0, fb_h_);
+void PictureRenderer::record(VkCommandBuffer cb, Picture& pic, ImVec2 a, ImVec2 b, ImVec4 clip, float fb_w, float fb_h) {
+  if (pic.empty()) return;
+  descriptor_for(pic);
+  VkViewport vp{0, 0, fb_w, fb_h, 0, 1};
+  vkCmdSetViewport(cb, 0, 1, &vp);
+  const float x0 = std::clamp(clip.x, 0.f, fb_w), y0 = std::clamp(clip.y, 0.f, fb_h);
+  const float x1 = std::clamp(clip.z, x0, fb_w), y1 = std::clamp(clip.w, y0, fb_h);
   VkRect2D sc{{int32_t(x0), int32_t(y0)}, {uint32_t(x1 - x0), uint32_t(y1 - y0)}};
   if (sc.extent.width == 0 || sc.extent.height == 0) return;
-  vkCmdSetScissor(cb_, 0, 1, &sc);
-  vkCmdBindPipeline(cb_, VK_PIPELINE_BIND_POINT_GRAPHICS, pipeline_.get());
+  vkCmdSetScissor(cb, 0, 1, &sc);
+  vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, pipeline_.get());
   VkDescriptorSet set = pic.set_;
-  vkCmdBindDescriptorSets(cb_, VK_PIPELINE_BIND_POINT_GRAPHICS, layout_.get(), 0, 1, &set, 0, nullptr);
+  vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, layout_.get(), 0, 1, &set, 0, nullptr);
   Push p{};
-  p.rect[0] = 2.f * r.a.x / fb_w_ - 1.f;
-  p.rect[1] = 2.f * r.a.y / fb_h_ - 1.f;
-  p.rect[2] = 2.f * r.b.x / fb_w_ - 1.f;
-  p.rect[3] = 2.f * r.b.y / fb_h_ - 1.f;
+  p.rect[0] = 2.f * a.x / fb_w - 1.f;
+  p.rect[1] = 2.f * a.y / fb_h - 1.f;
+  p.rect[2] = 2.f * b.x / fb_w - 1.f;
+  p.rect[3] = 2.f * b.y / fb_h - 1.f;
   p.dims[0] = pic.width_, p.dims[1] = pic.height_, p.dims[2] = pic.channels_, p.dims[3] = pic.mode_;
   for (int c = 0; c < 4; ++c)
     for (int k = 0; k < 3; ++k) p.proj[c * 4 + k] = pic.proj_.proj[size_t(k * 4 + c)];
   for (int k = 0; k < 3; ++k) p.bias[k] = pic.proj_.bias[size_t(k)];
-  vkCmdPushConstants(cb_, layout_.get(), VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof p, &p);
-  vkCmdDraw(cb_, 4, 1, 0, 0);
+  vkCmdPushConstants(cb, layout_.get(), VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof p, &p);
+  vkCmdDraw(cb, 4, 1, 0, 0);
 }
 
 }  // namespace ezivk::viewer

@@ -63,6 +63,11 @@ class PictureRenderer {
   void begin_render(VkCommandBuffer cb, float fb_width, float fb_height);
   void end_frame();  // forgets this frame's draw requests
 
+  // Records `pic` into `cb` (inside a render pass compatible with the one given at construction) over the pixel
+  // rectangle [a, b) of a framebuffer of fb_w x fb_h, clipped to `clip` (x0, y0, x1, y1). What the ImGui callback
+  // does; tests call it directly.
+  void record(VkCommandBuffer cb, Picture& pic, ImVec2 a, ImVec2 b, ImVec4 clip, float fb_w, float fb_h);
+
  private:
   struct Request {
     PictureRenderer* self;
@@ -70,7 +75,6 @@ class PictureRenderer {
     ImVec2 a, b;
   };
   static void callback(const ImDrawList* list, const ImDrawCmd* cmd);
-  void record(const Request& r, const ImDrawCmd* cmd);
   VkDescriptorSet descriptor_for(Picture& pic);
 
   gpu::Context& ctx_;
