@@ -6,6 +6,8 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -193,6 +195,20 @@ void check_declared_size(const std::string& name, const std::vector<uint8_t>& f)
   if (w > uint32_t(kPngMaxDimension) || h > uint32_t(kPngMaxDimension)) {
     fail(name + ": the image is " + std::to_string(w) + "x" + std::to_string(h) + " pixels, at most " +
          std::to_string(kPngMaxDimension) + "x" + std::to_string(kPngMaxDimension) + " are accepted");
+  }
+  // Every chunk up to IEND must fit in the file. libpng 1.6.39 allocates a text chunk's declared length before
+  // reading it, so a 344-byte file declaring a 1 GiB zTXt made it allocate 1 GiB (found by fuzzing).
+  for (size_t at = 8; at + 8 <= f.size();) {
+    const uint64_t len = be32(at);
+    const std::string type(reinterpret_cast<const char*>(&f[at + 4]), 4);
+    if (at + 12 + len > f.size()) {
+      const bool printable = std::all_of(type.begin(), type.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+      fail(name + ": the chunk " + (printable ? "'" + type + "' " : "") + "at byte " + std::to_string(at) + " declares " +
+           std::to_string(len) + " bytes, but the file ends " + std::to_string(f.size() - std::min<size_t>(f.size(), at + 8)) +
+           " bytes after its header (truncated or corrupt)");
+    }
+    if (type == "IEND") break;
+    at += 12 + size_t(len);
   }
 }
 
