@@ -26,7 +26,7 @@ const char* kUsage =
     "  --headless-screenshot PNG  render until the run ends, write the window's image and exit\n"
     "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
     "  --window WxH               window size (default 1280x800)\n"
-    "  --submit-every N           generation submits in pieces of N commands so frames interleave (default 16)\n";
+    "  --submit-every N           generation submits in pieces of N commands so frames interleave (default 64)\n";
 
 ViewerArgs parse_args(const std::vector<std::string>& args) {
   ViewerArgs v;

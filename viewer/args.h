@@ -17,7 +17,7 @@ struct ViewerArgs {
   std::optional<std::pair<float, float>> select;  // a point of the output, 0..1, origin top-left
   std::string screenshot, dump_state;
   int width = 1280, height = 800;
-  uint32_t submit_every = 16;
+  uint32_t submit_every = 64;
   bool help = false;
 };
 
