@@ -126,6 +126,14 @@ void Generation::run() {
       state_.precision = ops::dtype_name(sd->dtype);
     }
     pipeline::throw_if_cancelled(&cancel_);
+    if (sd->vae.model->has_encoder()) {
+      // The preview projection: one small VAE encode of a few synthetic images (a stretch of channels 0-2 until then).
+      set(RunState::Status::Loading, "fitting the latent preview");
+      models::GraphRunner runner(ctx_, "latent preview fit");
+      const auto fit = pipeline::fit_latent_rgb(*sd, runner);
+      std::lock_guard lock(mu_);
+      state_.preview_fit = fit;
+    }
     auto sink = [this](const pipeline::Event& e) { on_event(e); };
     io::Image8 final_image;
     if (rs.ezigen) {

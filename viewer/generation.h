@@ -14,6 +14,7 @@
 #include "engine/pipeline/cancel.h"
 #include "engine/pipeline/events.h"
 #include "engine/pipeline/ezigen.h"
+#include "engine/pipeline/latent_preview.h"
 #include "engine/pipeline/text_to_image.h"
 
 namespace ezivk::viewer {
@@ -60,6 +61,7 @@ struct RunState {
   } map;
   std::vector<std::string> map_blocks;  // the blocks it aggregates
   pipeline::ImagePtr subject;           // the first subject as the model sees it
+  std::optional<pipeline::LatentRgbFit> preview_fit;  // the model's fitted latent-to-RGB projection, once fitted
   double seconds = 0;
 };
 const char* status_name(RunState::Status s);

@@ -118,6 +118,7 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"window", {{"width", win.width()}, {"height", win.height()}}},
                       {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()}}}};
   if (a.select) j["selected_point"] = {a.select->first, a.select->second};
+  if (s.preview_fit) j["preview_fit"] = {{"rmse", s.preview_fit->rmse}, {"samples", s.preview_fit->samples}};
   const auto& m = s.map;
   if (!m.probs.empty()) {
     const int best = m.argmax();

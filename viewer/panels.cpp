@@ -122,8 +122,16 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     output_.set(ctx_, s.final_image);
     out = show(output_, side);
   } else if (s.x0) {
-    ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
-    output_.set(ctx_, s.x0, stretch_projection(*s.x0));
+    LatentProjection proj;
+    if (s.preview_fit) {
+      ImGui::Text("x̂0 preview, step %d (fitted projection, rmse %.3f)", s.step_index + 1, s.preview_fit->rmse);
+      proj.proj = s.preview_fit->proj;
+      proj.bias = s.preview_fit->bias;
+    } else {
+      ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
+      proj = stretch_projection(*s.x0);
+    }
+    output_.set(ctx_, s.x0, proj);
     out = show(output_, side);
   } else {
     ImGui::Text("waiting for the first step");

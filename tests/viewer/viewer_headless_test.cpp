@@ -131,6 +131,8 @@ TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
   EXPECT_TRUE(j["sketch_shown"].get<bool>());
   EXPECT_GE(j["steps_done"].get<int>(), 6);
   EXPECT_GT(j["frame_ms"]["count"].get<int>(), 3);
+  ASSERT_TRUE(j.contains("preview_fit"));  // the model's VAE has an encoder: the preview projection was fitted
+  EXPECT_GT(j["preview_fit"]["samples"].get<int>(), 0);
   EXPECT_FLOAT_EQ(j["selected_point"][0].get<float>(), 0.25f);
 
   // The map the viewer showed is the engine's own capture, aggregated as documented: the same run in this process
