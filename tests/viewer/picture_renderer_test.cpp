@@ -10,6 +10,7 @@
 
 #include "engine/gpu/error.h"
 #include "support/gpu_fixture.h"
+#include "viewer/color_pass.h"
 #include "viewer/picture_renderer.h"
 
 namespace ezivk::test {
@@ -48,37 +49,9 @@ class Offscreen {
     vi.format = ii.format;
     vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
     vk_check(vkCreateImageView(dev, &vi, nullptr, &view_), "creating the target view");
-    VkAttachmentDescription color{};
-    color.format = ii.format;
-    color.samples = VK_SAMPLE_COUNT_1_BIT;
-    color.loadOp = VK_ATTACHMENT_LOAD_OP_CLEAR;
-    color.storeOp = VK_ATTACHMENT_STORE_OP_STORE;
-    color.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE;
-    color.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE;
-    color.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-    color.finalLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
-    VkAttachmentReference ref{0, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL};
-    VkSubpassDescription sub{};
-    sub.pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS;
-    sub.colorAttachmentCount = 1;
-    sub.pColorAttachments = &ref;
-    VkSubpassDependency dep{};
-    dep.srcSubpass = 0;
-    dep.dstSubpass = VK_SUBPASS_EXTERNAL;
-    dep.srcStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
-    dep.dstStageMask = VK_PIPELINE_STAGE_TRANSFER_BIT;
-    dep.srcAccessMask = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT;
-    dep.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
-    VkRenderPassCreateInfo rp{VK_STRUCTURE_TYPE_RENDER_PASS_CREATE_INFO};
-    rp.attachmentCount = 1;
-    rp.pAttachments = &color;
-    rp.subpassCount = 1;
-    rp.pSubpasses = &sub;
-    rp.dependencyCount = 1;
-    rp.pDependencies = &dep;
-    vk_check(vkCreateRenderPass(dev, &rp, nullptr, &pass_), "creating the render pass");
+    pass_ = viewer::make_color_pass(dev, ii.format, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
     VkFramebufferCreateInfo fb{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
-    fb.renderPass = pass_;
+    fb.renderPass = pass_.get();
     fb.attachmentCount = 1;
     fb.pAttachments = &view_;
     fb.width = kW;
@@ -95,12 +68,11 @@ class Offscreen {
     VkDevice dev = ctx_.device();
     vkDestroyCommandPool(dev, pool_, nullptr);
     vkDestroyFramebuffer(dev, framebuffer_, nullptr);
-    vkDestroyRenderPass(dev, pass_, nullptr);
     vkDestroyImageView(dev, view_, nullptr);
     vkDestroyImage(dev, image_, nullptr);
     vkFreeMemory(dev, memory_, nullptr);
   }
-  VkRenderPass pass() const { return pass_; }
+  VkRenderPass pass() const { return pass_.get(); }
 
   // Clears, lets `draw` record into the pass, and returns the target's RGBA bytes.
   template <class Draw>
@@ -117,7 +89,7 @@ class Offscreen {
     VkClearValue clear{};
     for (int k = 0; k < 4; ++k) clear.color.float32[k] = float(kClear[k]) / 255.f;
     VkRenderPassBeginInfo rb{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
-    rb.renderPass = pass_;
+    rb.renderPass = pass_.get();
     rb.framebuffer = framebuffer_;
     rb.renderArea.extent = {kW, kH};
     rb.clearValueCount = 1;
@@ -147,7 +119,7 @@ class Offscreen {
   VkImage image_ = VK_NULL_HANDLE;
   VkDeviceMemory memory_ = VK_NULL_HANDLE;
   VkImageView view_ = VK_NULL_HANDLE;
-  VkRenderPass pass_ = VK_NULL_HANDLE;
+  gpu::Handle<VkRenderPass> pass_;
   VkFramebuffer framebuffer_ = VK_NULL_HANDLE;
   VkCommandPool pool_ = VK_NULL_HANDLE;
   gpu::Arena readback_;

@@ -132,6 +132,32 @@ io::PngText png_text(const nlohmann::json& params, const std::string& what) {
 
 }  // namespace
 
+pipeline::EzigenParams ezigen_params(const GenerateCommon& c, const EzigenOptions& ez) {
+  pipeline::EzigenParams p;
+  p.prompt = c.p.prompt;
+  p.negative = c.negative_given ? c.p.negative_prompt : pipeline::kEzigenNegative;
+  p.round_negative = ez.round_negative;
+  p.mode = ez.reference_attention ? pipeline::SubjectMode::Reference : pipeline::SubjectMode::Adapter;
+  p.strength = float(ez.strength);
+  p.steps = c.p.steps;
+  p.guidance = c.p.guidance;
+  p.round_guidance = ez.round_guidance.value_or(c.p.guidance);
+  p.seed = c.p.seed;
+  p.scheduler = c.scheduler_given ? c.p.scheduler : std::optional(sched::SchedulerKind::DDPM);
+  p.scheduler_overrides = c.p.scheduler_overrides;
+  p.width = c.p.width;
+  p.height = c.p.height;
+  p.split = ez.split;
+  p.t_subject = ez.t_subject;
+  p.baseline = ez.baseline;
+  p.rounds.fixed = ez.rounds;
+  p.rounds.min_rounds = ez.min_rounds.value_or(3);
+  p.rounds.max_rounds = ez.max_rounds.value_or(9);
+  p.rounds.similarity = ez.similarity;
+  p.rounds.threshold = ez.threshold.value_or(pipeline::default_similarity_threshold(ez.similarity));
+  return p;
+}
+
 int generate_ezigen(const GenerateCommon& c, const EzigenOptions& ez) {
   // Outputs are checked before anything is loaded: the final image (and the text-only baseline) and the report
   // appear together at the end; saved rounds go out one by one as they finish, each atomically.
@@ -180,28 +206,7 @@ int generate_ezigen(const GenerateCommon& c, const EzigenOptions& ez) {
                     " tensors: generating with the checkpoint's");
   }
 
-  pipeline::EzigenParams p;
-  p.prompt = c.p.prompt;
-  p.negative = c.negative_given ? c.p.negative_prompt : pipeline::kEzigenNegative;
-  p.round_negative = ez.round_negative;
-  p.mode = ez.reference_attention ? pipeline::SubjectMode::Reference : pipeline::SubjectMode::Adapter;
-  p.strength = float(ez.strength);
-  p.steps = c.p.steps;
-  p.guidance = c.p.guidance;
-  p.round_guidance = ez.round_guidance.value_or(c.p.guidance);
-  p.seed = c.p.seed;
-  p.scheduler = c.scheduler_given ? c.p.scheduler : std::optional(sched::SchedulerKind::DDPM);
-  p.scheduler_overrides = c.p.scheduler_overrides;
-  p.width = c.p.width;
-  p.height = c.p.height;
-  p.split = ez.split;
-  p.t_subject = ez.t_subject;
-  p.baseline = ez.baseline;
-  p.rounds.fixed = ez.rounds;
-  p.rounds.min_rounds = ez.min_rounds.value_or(3);
-  p.rounds.max_rounds = ez.max_rounds.value_or(9);
-  p.rounds.similarity = ez.similarity;
-  p.rounds.threshold = ez.threshold.value_or(pipeline::default_similarity_threshold(ez.similarity));
+  pipeline::EzigenParams p = ezigen_params(c, ez);
   const int size = pipeline::subject_size(*sd);
   const auto alpha = ez.subject_alpha == "ignore" ? pipeline::SubjectAlpha::Ignore : pipeline::SubjectAlpha::White;
   for (size_t i = 0; i < raw.size(); ++i) {

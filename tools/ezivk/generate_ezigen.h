@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/ops/tensor.h"
+#include "engine/pipeline/ezigen.h"
 #include "engine/pipeline/text_to_image.h"
 
 namespace ezivk::cli {
@@ -43,6 +44,9 @@ struct GenerateCommon {
   ops::DType dtype = ops::DType::F16;
   bool negative_given = false, scheduler_given = false;
 };
+
+// The pipeline's parameters from the parsed options (subjects, start image and callbacks are the caller's).
+pipeline::EzigenParams ezigen_params(const GenerateCommon& common, const EzigenOptions& ez);
 
 int generate_ezigen(const GenerateCommon& common, const EzigenOptions& ez);
 
