@@ -26,6 +26,7 @@ int tokenize(const std::vector<std::string>& args);
 int forward(const std::vector<std::string>& args);
 int adapter(const std::vector<std::string>& args);
 int edit(const std::vector<std::string>& args);
+int likeness(const std::vector<std::string>& args);
 void print_adapter_summary(const pipeline::AdapterCheckpointSummary& s, bool json);
 // `bench unet|vae|text` (args[0] names the model part), dispatched from bench().
 int bench_models(const std::vector<std::string>& args);

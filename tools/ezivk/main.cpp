@@ -24,6 +24,7 @@ void usage(FILE* f) {
       "  inspect CHECKPOINT        the EZIGen adapters a checkpoint holds\n"
       "  adapter extract CKPT OUT  the adapters of a released checkpoint as a small safetensors file\n"
       "  tokenize [--model DIR] P  the CLIP token ids and pieces of a prompt\n"
+      "  likeness --subject IMG P...  how much of the subject's colouring each picture shows (0..1)\n"
       "  forward unet|text|vae-encode|vae-decode --model DIR\n"
       "                            one forward on .npy inputs; --dump DIR writes every block's output\n"
       "  bench ops|unet|vae|text   time the kernels or whole models (see `ezivk bench --help`)\n"
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
     if (cmd == "forward") return ezivk::cli::forward(args);
     if (cmd == "adapter") return ezivk::cli::adapter(args);
     if (cmd == "edit") return ezivk::cli::edit(args);
+    if (cmd == "likeness") return ezivk::cli::likeness(args);
     std::fprintf(stderr, "ezivk: unknown command '%s'\n\n", cmd.c_str());
     usage(stderr);
     return 2;
