@@ -43,6 +43,11 @@ bool Generation::done() const {
   return state_.status != RunState::Status::Loading && state_.status != RunState::Status::Running;
 }
 
+int Generation::steps_done() const {
+  std::lock_guard lock(mu_);
+  return state_.steps_done;
+}
+
 int RunState::AttentionMap::argmax() const {
   return probs.empty() ? -1 : int(std::max_element(probs.begin(), probs.end()) - probs.begin());
 }

@@ -76,6 +76,7 @@ class Generation {
   RunState state() const;
   void stop() { cancel_.request(); }
   bool done() const;
+  int steps_done() const;  // without copying the state
 
  private:
   void run();

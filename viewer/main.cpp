@@ -95,7 +95,14 @@ class ImGuiLayer {
   gpu::Handle<VkDescriptorPool> pool_;
 };
 
-nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameStats& frames, const Window& win) {
+nlohmann::json rect_json(const std::map<std::string, Layout::Rect>& rects) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, r] : rects) j[name] = {r[0], r[1], r[2], r[3]};
+  return j;
+}
+
+nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameStats& frames, const Window& win,
+                          const Layout& layout) {
   nlohmann::json rounds = nlohmann::json::array();
   for (const auto& r : s.rounds)
     rounds.push_back({{"round", r.round},
@@ -116,7 +123,10 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"final_image", s.final_image ? nlohmann::json({{"width", s.final_image->width}, {"height", s.final_image->height}})
                                                     : nlohmann::json()},
                       {"window", {{"width", win.width()}, {"height", win.height()}}},
-                      {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()}}}};
+                      {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()}}},
+                      // frames_in_step[k]: frames drawn wholly while the step after step k was computing.
+                      {"frames_in_step", frames.in_step},
+                      {"layout", {{"windows", rect_json(layout.windows)}, {"pictures", rect_json(layout.pictures)}}}};
   if (a.select) j["selected_point"] = {a.select->first, a.select->second};
   if (s.preview_fit) j["preview_fit"] = {{"rmse", s.preview_fit->rmse}, {"samples", s.preview_fit->samples}};
   const auto& m = s.map;
@@ -163,6 +173,8 @@ int run_viewer(const ViewerArgs& a) {
     // Poll, not wait: the run's progress must show without input. Idle frames are paced by FIFO presentation.
     glfwPollEvents();
     s = gen.state();
+    const int steps_before = s.steps_done;
+    const bool running = s.status == RunState::Status::Running;
     win.wait_frame();  // the pictures' buffers are rewritten below: the last frame must be done reading them
     ImGui_ImplVulkan_NewFrame();
     ImGui_ImplGlfw_NewFrame();
@@ -184,6 +196,10 @@ int run_viewer(const ViewerArgs& a) {
     frames.ms.push_back(std::chrono::duration<double, std::milli>(now - last).count());
     if (frames.ms.size() > 240) frames.ms.pop_front();
     last = now;
+    if (running && steps_before >= 1 && gen.steps_done() == steps_before) {
+      if (frames.in_step.size() <= size_t(steps_before)) frames.in_step.resize(size_t(steps_before) + 1, 0);
+      ++frames.in_step[size_t(steps_before)];
+    }
     if (capture) break;
     if (a.screenshot.empty() && !a.dump_state.empty() && done && ++frames_after_done >= 3) break;
   }
@@ -195,7 +211,7 @@ int run_viewer(const ViewerArgs& a) {
     outputs.stage(a.screenshot, [&](std::ostream& f) { f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())); });
   }
   if (!a.dump_state.empty())
-    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win).dump(2) << "\n"; });
+    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win, panels.layout()).dump(2) << "\n"; });
   outputs.commit();
   cli::fail_on_validation_messages(ctx);
   if (s.status == RunState::Status::Failed) {

@@ -70,9 +70,17 @@ std::string seconds_text(double s) {
 
 PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
                           std::optional<std::pair<float, float>> select) {
-  auto show = [&](Picture& pic, float side) {
+  layout_ = {};
+  auto show = [&](const std::string& name, Picture& pic, float side) {
     const ImVec2 o = ImGui::GetCursorScreenPos();
-    return Placed{o, renderer_.draw(pic, side)};
+    const Placed at{o, renderer_.draw(pic, side)};
+    layout_.pictures[name] = {at.origin.x, at.origin.y, at.size.x, at.size.y};
+    return at;
+  };
+  auto end_window = [&](const char* name) {
+    const ImVec2 p = ImGui::GetWindowPos(), z = ImGui::GetWindowSize();
+    layout_.windows[name] = {p.x, p.y, z.x, z.y};
+    ImGui::End();
   };
   PanelActions act;
   const ImGuiIO& io = ImGui::GetIO();
@@ -109,18 +117,30 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   if (s.status == RunState::Status::Running || s.status == RunState::Status::Loading) {
     if (ImGui::Button("Stop")) act.stop = true;
   }
-  ImGui::End();
+  end_window("Run");
 
   ImGui::SetNextWindowPos(ImVec2(left, 0));
   ImGui::SetNextWindowSize(ImVec2(W - left, H * 0.62f));
   ImGui::Begin("Image", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse);
-  const float side = std::min((W - left) * 0.5f, H * 0.62f - 60.f);
-  ImGui::BeginGroup();
+  // Within the window's content area: the output at half its width, the subject and sketch side by side in the rest
+  // (two item spacings between the three).
+  const float avail = ImGui::GetContentRegionAvail().x, gap = ImGui::GetStyle().ItemSpacing.x;
+  const float side = std::max(16.f, std::min(avail * 0.5f, H * 0.62f - 60.f));
+  // A column as wide as its picture: its text wraps instead of widening it and pushing the next one off the window.
+  auto begin_column = [](float width) {
+    ImGui::BeginGroup();
+    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);
+  };
+  auto end_column = [] {
+    ImGui::PopTextWrapPos();
+    ImGui::EndGroup();
+  };
+  begin_column(side);
   std::optional<Placed> out;
   if (s.final_image) {
     ImGui::Text("final image");
     output_.set(ctx_, s.final_image);
-    out = show(output_, side);
+    out = show("output", output_, side);
   } else if (s.x0) {
     LatentProjection proj;
     if (s.preview_fit) {
@@ -132,19 +152,19 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
       proj = stretch_projection(*s.x0);
     }
     output_.set(ctx_, s.x0, proj);
-    out = show(output_, side);
+    out = show("output", output_, side);
   } else {
     ImGui::Text("waiting for the first step");
   }
   if (out && select) draw_marker(*out, *select);
-  ImGui::EndGroup();
-  const float small = std::min(side * 0.5f, (W - left - side) * 0.5f - 30.f);
+  end_column();
+  const float small = std::max(8.f, std::min(side * 0.5f, (avail - side - 2.f * gap) * 0.5f));
   if (s.subject) {
     ImGui::SameLine();
-    ImGui::BeginGroup();
+    begin_column(small);
     ImGui::Text("subject attention");
     subject_.set(ctx_, s.subject);
-    const Placed at = show(subject_, small);
+    const Placed at = show("subject", subject_, small);
     if (!s.map.probs.empty()) {
       draw_heat(at, s.map);
       ImGui::Text("%.1f%% to the subject", 100.0 * s.map.mass);
@@ -155,17 +175,17 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     } else {
       ImGui::TextWrapped("start with --select X,Y to see where a point's attention goes");
     }
-    ImGui::EndGroup();
+    end_column();
   }
   if (s.sketch) {
     ImGui::SameLine();
-    ImGui::BeginGroup();
+    begin_column(small);
     ImGui::Text("sketch");
     sketch_.set(ctx_, s.sketch);
-    show(sketch_, small);
-    ImGui::EndGroup();
+    show("sketch", sketch_, small);
+    end_column();
   }
-  ImGui::End();
+  end_window("Image");
 
   ImGui::SetNextWindowPos(ImVec2(left, H * 0.62f));
   ImGui::SetNextWindowSize(ImVec2(W - left, H * 0.38f));
@@ -180,12 +200,12 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     ImGui::Text(r.round == 0 ? "first pass" : "round %d", r.round);
     if (rounds_.size() <= i) rounds_.push_back(std::make_unique<Picture>());
     rounds_[i]->set(ctx_, r.image);
-    show(*rounds_[i], thumb);
+    show("round" + std::to_string(i), *rounds_[i], thumb);
     if (r.similarity) ImGui::Text("sim %.4f%s", *r.similarity, r.stop ? " stop" : "");
     else ImGui::Text(r.stop ? "stop" : " ");
     ImGui::EndGroup();
   }
-  ImGui::End();
+  end_window("Rounds");
   return act;
 }
 

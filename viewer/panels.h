@@ -1,7 +1,10 @@
 #pragma once
 // The viewer's ImGui panels, drawn from a copy of the run's state each frame.
+#include <array>
 #include <deque>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 #include <optional>
 #include <utility>
@@ -14,12 +17,22 @@ namespace ezivk::viewer {
 
 struct FrameStats {
   std::deque<double> ms;  // recent frame times
+  // in_step[k]: frames drawn from start to end while UNet step k + 1 (or the work after step k) was in flight, so
+  // no step finished during them; k >= 1. The count that shows the UI never waits for a whole step.
+  std::vector<int> in_step;
   double mean_ms() const;
   double max_ms() const;
 };
 
 struct PanelActions {
   bool stop = false;
+};
+
+// Where the last frame put each window and picture, in window pixels (x, y, width, height): what --dump-state
+// reports so a test can find the panels in the screenshot.
+struct Layout {
+  using Rect = std::array<float, 4>;
+  std::map<std::string, Rect> windows, pictures;
 };
 
 // The preview projection until a fitted per-model one replaces it: latent channels 0-2 of item 0 as red, green and
@@ -33,12 +46,14 @@ class Panels {
   // `select`: the output point whose attention the map shows (marked on the image).
   PanelActions draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
                     std::optional<std::pair<float, float>> select);
+  const Layout& layout() const { return layout_; }
 
  private:
   gpu::Context& ctx_;
   PictureRenderer& renderer_;
   Picture output_, subject_, sketch_;
   std::vector<std::unique_ptr<Picture>> rounds_;
+  Layout layout_;
 };
 
 }  // namespace ezivk::viewer
