@@ -22,7 +22,7 @@ const char* kUsage =
     "  every transfer round with its similarity and stop decision, device and timing status.\n"
     "  Generation options are those of `ezivk generate` (--negative, --steps, --guidance, --seed, --scheduler,\n"
     "  --size, --precision, --variant; with --subject IMG: --adapter, --subject-prompt, --split, --rounds, ...).\n"
-    "  --select X,Y               a point of the output (0..1, origin top-left) whose attention is captured\n"
+    "  --select X,Y               the output point (0..1, origin top-left) whose attention is shown first, pinned\n"
     "  --headless-screenshot PNG  render until the run ends, write the window's image and exit\n"
     "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
     "  --window WxH               window size (default 1280x800)\n"
@@ -84,7 +84,6 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
     throw UsageError("the viewer does not take --subject-mask, --clip-model, --start-image, --baseline or --save-rounds yet");
   const cli::GenerateCommon common{v.run.model, v.run.variant, "", "", p, v.run.dtype, negative_given, p.scheduler.has_value()};
   pipeline::EzigenParams e = cli::ezigen_params(common, ez);
-  if (v.select) e.capture_points = {*v.select};
   v.run.ezigen = std::move(e);
   v.run.adapter = ez.adapter;
   for (size_t i = 0; i < ez.subjects.size(); ++i) {

@@ -48,31 +48,7 @@ int Generation::steps_done() const {
   return state_.steps_done;
 }
 
-int RunState::AttentionMap::argmax() const {
-  return probs.empty() ? -1 : int(std::max_element(probs.begin(), probs.end()) - probs.begin());
-}
-
 namespace {
-
-// Folds one block's capture into the map of its step (a new step starts a new map).
-void add_capture(RunState::AttentionMap& m, const pipeline::AttentionCaptured& a) {
-  const auto& shape = a.probs->shape;  // [B, queries, subject tokens]
-  if (shape.size() != 3 || shape[1] < 1) return;
-  const int64_t b = shape[0] - 1, nk = shape[2];  // the conditional half is the last item of the guidance batch
-  if (m.round != a.round || m.step != a.step || int64_t(m.probs.size()) != nk) {
-    m.probs.assign(size_t(nk), 0.f);
-    m.mass = 0;
-    m.blocks = 0;
-    m.round = a.round;
-    m.step = a.step;
-    m.side = int(std::lround(std::sqrt(double(nk))));
-  }
-  const float* p = a.probs->values.data() + size_t(b * shape[1] * nk);  // query 0
-  const int n = m.blocks + 1;
-  for (int64_t k = 0; k < nk; ++k) m.probs[size_t(k)] += (p[k] - m.probs[size_t(k)]) / float(n);
-  m.mass += (double(a.mass->values[size_t(b * shape[1])]) - m.mass) / n;
-  m.blocks = n;
-}
 
 // The transformer blocks at the UNet's finest resolution: the first down block's and the last up block's.
 std::vector<std::string> finest_blocks(const std::vector<std::string>& names) {
@@ -108,7 +84,11 @@ void Generation::on_event(const pipeline::Event& e) {
   } else if (auto* rd = std::get_if<pipeline::RoundDone>(&e)) {
     s.rounds.push_back({rd->round, rd->image, rd->similarity, rd->stop, rd->reason});
   } else if (auto* ac = std::get_if<pipeline::AttentionCaptured>(&e)) {
-    add_capture(s.map, *ac);
+    if (!correspondence_) {
+      const auto& shape = ac->probs->shape;  // [B, queries, tokens]
+      correspondence_.emplace(grid_w_, grid_h_, int(shape.at(2)), capture_blocks_);
+    }
+    if (correspondence_->add(*ac)) s.correspondence = std::make_shared<const Correspondence>(*correspondence_);
   } else if (auto* n = std::get_if<pipeline::Notice>(&e)) {
     s.message = n->text;
   } else if (auto* f = std::get_if<pipeline::Finished>(&e)) {
@@ -151,10 +131,22 @@ void Generation::run() {
       const int size = pipeline::subject_size(*sd);
       for (size_t i = 0; i < rs.subject_images.size(); ++i)
         p.subjects.push_back({pipeline::prepare_subject_image(rs.subject_images[i], size), rs.subject_prompts[i], std::nullopt});
-      if (!p.capture_points.empty()) p.capture_blocks = finest_blocks(sd->unet.model->transformer_block_names());
+      // The correspondence view's query grid: up to capture_grid x capture_grid cell centres of the finest grid.
+      p.capture_blocks = finest_blocks(sd->unet.model->transformer_block_names());
+      p.capture_points.clear();
+      if (!p.capture_blocks.empty()) {
+        const int64_t factor = sd->vae.config.downsampling(), size = pipeline::subject_size(*sd);
+        const auto [fh, fw] = pipeline::block_grid(sd->unet.config, p.capture_blocks[0],
+                                                   (p.height ? p.height : size) / factor, (p.width ? p.width : size) / factor);
+        grid_w_ = int(std::min<int64_t>(fw, rs.capture_grid));
+        grid_h_ = int(std::min<int64_t>(fh, rs.capture_grid));
+        for (int j = 0; j < grid_h_; ++j)
+          for (int i = 0; i < grid_w_; ++i)
+            p.capture_points.push_back({(float(i) + 0.5f) / float(grid_w_), (float(j) + 0.5f) / float(grid_h_)});
+      }
       {
         std::lock_guard lock(mu_);
-        state_.map_blocks = p.capture_blocks;
+        capture_blocks_ = p.capture_blocks;
         if (!p.subjects.empty()) state_.subject = std::make_shared<const io::Image8>(p.subjects[0].image);
       }
       p.cancel = &cancel_;

@@ -16,6 +16,7 @@
 #include "engine/pipeline/ezigen.h"
 #include "engine/pipeline/latent_preview.h"
 #include "engine/pipeline/text_to_image.h"
+#include "viewer/correspondence.h"
 
 namespace ezivk::viewer {
 
@@ -26,6 +27,7 @@ struct RunSettings {
   std::optional<pipeline::EzigenParams> ezigen;  // with a subject; its subjects are raw images until prepared
   std::vector<io::Image8> subject_images;
   std::vector<std::string> subject_prompts;
+  int capture_grid = 16;  // the query grid's points per side (at most the finest attention grid's)
 };
 
 struct RoundView {
@@ -50,16 +52,9 @@ struct RunState {
   pipeline::SnapshotPtr x0;        // the latest step's x̂0 latent [B, C, h, w]
   pipeline::ImagePtr sketch, final_image;
   std::vector<RoundView> rounds;
-  // Where the selected output point's adapter attention goes over the subject tokens: the conditional half of the
-  // guidance batch, averaged over the finest-resolution blocks, at the latest step that captured it.
-  struct AttentionMap {
-    std::vector<float> probs;  // [subject tokens], summing to `mass`
-    double mass = 0;           // the share of the point's attention that went to the subject
-    int side = 0;              // the subject's token grid is side x side
-    int round = -1, step = -1, blocks = 0;
-    int argmax() const;
-  } map;
-  std::vector<std::string> map_blocks;  // the blocks it aggregates
+  // Where a grid of output points' adapter attention goes over the subject tokens, at the finest-resolution blocks
+  // (viewer/correspondence.h); a new snapshot after every step with the subject on.
+  std::shared_ptr<const Correspondence> correspondence;
   pipeline::ImagePtr subject;           // the first subject as the model sees it
   std::optional<pipeline::LatentRgbFit> preview_fit;  // the model's fitted latent-to-RGB projection, once fitted
   double seconds = 0;
@@ -87,6 +82,9 @@ class Generation {
   pipeline::CancelFlag cancel_;
   mutable std::mutex mu_;
   RunState state_;
+  std::optional<Correspondence> correspondence_;  // built from the first capture's shape
+  std::vector<std::string> capture_blocks_;
+  int grid_w_ = 0, grid_h_ = 0;
   std::thread thread_;
 };
 

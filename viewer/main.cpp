@@ -102,7 +102,8 @@ nlohmann::json rect_json(const std::map<std::string, Layout::Rect>& rects) {
 }
 
 nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameStats& frames, const Window& win,
-                          const Layout& layout) {
+                          const Panels& panels) {
+  const Layout& layout = panels.layout();
   nlohmann::json rounds = nlohmann::json::array();
   for (const auto& r : s.rounds)
     rounds.push_back({{"round", r.round},
@@ -129,19 +130,31 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"layout", {{"windows", rect_json(layout.windows)}, {"pictures", rect_json(layout.pictures)}}}};
   if (a.select) j["selected_point"] = {a.select->first, a.select->second};
   if (s.preview_fit) j["preview_fit"] = {{"rmse", s.preview_fit->rmse}, {"samples", s.preview_fit->samples}};
-  const auto& m = s.map;
-  if (!m.probs.empty()) {
-    const int best = m.argmax();
-    const int side = std::max(m.side, 1);
-    j["map"] = {{"mass", m.mass},
-                {"argmax_token", best},
-                // The best match's centre on the subject image, 0..1, origin top-left.
-                {"argmax", {(double(best % side) + 0.5) / side, (double(best / side) + 0.5) / side}},
-                {"max_prob", m.probs[size_t(best)]},
-                {"tokens", m.probs.size()},
-                {"round", m.round},
-                {"step", m.step},
-                {"blocks", s.map_blocks}};
+  const AttentionView& view = panels.attention();
+  if (const Correspondence* c = s.correspondence.get(); c && !c->empty()) {
+    j["correspondence"] = {{"grid", {c->grid_w(), c->grid_h()}}, {"tokens", c->tokens()}, {"blocks", c->blocks()},
+                           {"round", c->round()}, {"step", c->step()}};
+    if (const int q = view.query(*c); q >= 0) {
+      const PointMap m = c->forward(q, view.aggregation());
+      const int side = std::max(c->side(), 1);
+      const auto [px, py] = c->query_centre(q);
+      j["map"] = {{"query", q},
+                  {"point", {px, py}},  // the grid point the selection falls on: its centre, 0..1
+                  {"mass", m.mass},
+                  {"argmax_token", m.best},
+                  // The best match's centre on the subject image, 0..1, origin top-left.
+                  {"argmax", {(double(m.best % side) + 0.5) / side, (double(m.best / side) + 0.5) / side}},
+                  {"max_prob", m.probs[size_t(m.best)]},
+                  {"tokens", m.probs.size()},
+                  {"round", c->round()},
+                  {"step", c->step()},
+                  {"aggregation", view.aggregation_text(*c)},
+                  {"cycle_consistent", m.cycle_consistent},
+                  {"back_query", m.back},
+                  {"moved_step", m.moved_step ? nlohmann::json(*m.moved_step) : nlohmann::json()},
+                  {"moved_round", m.moved_round ? nlohmann::json(*m.moved_round) : nlohmann::json()},
+                  {"blocks", c->blocks()}};
+    }
   }
   return j;
 }
@@ -161,7 +174,7 @@ int run_viewer(const ViewerArgs& a) {
   Window win(ctx, a.width, a.height, "ezivk viewer");
   ImGuiLayer gui(ctx, win);
   PictureRenderer pictures(ctx, win.render_pass());
-  Panels panels(ctx, pictures);
+  Panels panels(ctx, pictures, a.select);
   Generation gen(ctx, a.run);
 
   FrameStats frames;
@@ -179,7 +192,7 @@ int run_viewer(const ViewerArgs& a) {
     ImGui_ImplVulkan_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
-    const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live(), a.select);
+    const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live());
     if (act.stop) gen.stop();
     ImGui::Render();
     const bool done = gen.done();
@@ -211,7 +224,7 @@ int run_viewer(const ViewerArgs& a) {
     outputs.stage(a.screenshot, [&](std::ostream& f) { f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())); });
   }
   if (!a.dump_state.empty())
-    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win, panels.layout()).dump(2) << "\n"; });
+    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win, panels).dump(2) << "\n"; });
   outputs.commit();
   cli::fail_on_validation_messages(ctx);
   if (s.status == RunState::Status::Failed) {

@@ -31,35 +31,6 @@ LatentProjection stretch_projection(const pipeline::Snapshot& latent) {
 
 namespace {
 
-struct Placed {
-  ImVec2 origin, size;
-};
-
-// The map over the subject's token grid as a translucent heat overlay (each token's share of the largest), and the
-// best match outlined.
-void draw_heat(const Placed& at, const RunState::AttentionMap& m) {
-  if (m.side < 1 || size_t(m.side) * size_t(m.side) != m.probs.size()) return;
-  const float top = std::max(*std::max_element(m.probs.begin(), m.probs.end()), 1e-12f);
-  const float cw = at.size.x / float(m.side), ch = at.size.y / float(m.side);
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  for (int y = 0; y < m.side; ++y)
-    for (int x = 0; x < m.side; ++x) {
-      const float v = m.probs[size_t(y * m.side + x)] / top;
-      const ImVec2 a(at.origin.x + float(x) * cw, at.origin.y + float(y) * ch), b(a.x + cw, a.y + ch);
-      dl->AddRectFilled(a, b, IM_COL32(255, int(200 * (1 - v)), 0, int(40 + 180 * v)));
-    }
-  const int best = m.argmax();
-  const ImVec2 a(at.origin.x + float(best % m.side) * cw, at.origin.y + float(best / m.side) * ch);
-  dl->AddRect(a, ImVec2(a.x + cw, a.y + ch), IM_COL32(0, 255, 255, 255), 0.f, 0, 2.f);
-}
-
-void draw_marker(const Placed& at, std::pair<float, float> p) {
-  const ImVec2 c(at.origin.x + p.first * at.size.x, at.origin.y + p.second * at.size.y);
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  dl->AddCircle(c, 7.f, IM_COL32(0, 0, 0, 255), 16, 4.f);
-  dl->AddCircle(c, 7.f, IM_COL32(0, 255, 255, 255), 16, 2.f);
-}
-
 std::string seconds_text(double s) {
   char b[32];
   std::snprintf(b, sizeof b, s < 1 ? "%.0f ms" : "%.2f s", s < 1 ? s * 1000 : s);
@@ -68,8 +39,7 @@ std::string seconds_text(double s) {
 
 }  // namespace
 
-PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
-                          std::optional<std::pair<float, float>> select) {
+PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes) {
   layout_ = {};
   auto show = [&](const std::string& name, Picture& pic, float side) {
     const ImVec2 o = ImGui::GetCursorScreenPos();
@@ -156,7 +126,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   } else {
     ImGui::Text("waiting for the first step");
   }
-  if (out && select) draw_marker(*out, *select);
+  if (out) attention_.output_overlay(*out, s.correspondence.get());
   end_column();
   const float small = std::max(8.f, std::min(side * 0.5f, (avail - side - 2.f * gap) * 0.5f));
   if (s.subject) {
@@ -164,17 +134,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     begin_column(small);
     ImGui::Text("subject attention");
     subject_.set(ctx_, s.subject);
-    const Placed at = show("subject", subject_, small);
-    if (!s.map.probs.empty()) {
-      draw_heat(at, s.map);
-      ImGui::Text("%.1f%% to the subject", 100.0 * s.map.mass);
-      ImGui::Text("%d blocks, %s step %d", s.map.blocks, s.map.round ? ("round " + std::to_string(s.map.round)).c_str() : "first pass",
-                  s.map.step + 1);
-    } else if (select) {
-      ImGui::TextWrapped("no capture yet (the subject joins after the split)");
-    } else {
-      ImGui::TextWrapped("start with --select X,Y to see where a point's attention goes");
-    }
+    attention_.subject_panel(show("subject", subject_, small), s.correspondence.get());
     end_column();
   }
   if (s.sketch) {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "engine/io/image.h"
+#include "viewer/attention_view.h"
 #include "viewer/generation.h"
 #include "viewer/picture_renderer.h"
 
@@ -42,10 +43,11 @@ LatentProjection stretch_projection(const pipeline::Snapshot& latent);
 // The windows, and the pictures they show (kept between frames: a picture uploads only when its source changes).
 class Panels {
  public:
-  Panels(gpu::Context& ctx, PictureRenderer& renderer) : ctx_(ctx), renderer_(renderer) {}
-  // `select`: the output point whose attention the map shows (marked on the image).
-  PanelActions draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
-                    std::optional<std::pair<float, float>> select);
+  // `select`: the output point whose attention the map shows first (pinned).
+  Panels(gpu::Context& ctx, PictureRenderer& renderer, std::optional<std::pair<float, float>> select)
+      : ctx_(ctx), renderer_(renderer), attention_(select) {}
+  PanelActions draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes);
+  const AttentionView& attention() const { return attention_; }
   const Layout& layout() const { return layout_; }
 
  private:
@@ -54,6 +56,7 @@ class Panels {
   Picture output_, subject_, sketch_;
   std::vector<std::unique_ptr<Picture>> rounds_;
   Layout layout_;
+  AttentionView attention_;
 };
 
 }  // namespace ezivk::viewer

@@ -174,14 +174,19 @@ TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
   EXPECT_FLOAT_EQ(j["selected_point"][0].get<float>(), 0.25f);
 
   // The map the viewer showed is the engine's own capture, aggregated as documented: the same run in this process
-  // (the viewer's defaults: fp16, DDPM, the EZIGen negative prompt), the conditional half, query 0, the mean over
-  // the finest-resolution blocks at the last captured step.
+  // (the viewer's defaults: fp16, DDPM, the EZIGen negative prompt), the conditional half, the grid point the
+  // selection falls on, the mean over the finest-resolution blocks at the last captured step.
   ASSERT_TRUE(j.contains("map")) << j.dump(2);
   const auto& m = j["map"];
   std::vector<std::string> blocks = m["blocks"];
   ASSERT_FALSE(blocks.empty());
   for (const auto& b : blocks)
     EXPECT_TRUE(b.rfind("down_blocks.0.", 0) == 0 || b.rfind("up_blocks.2.", 0) == 0) << b;  // sd2-tiny: 3 up blocks
+  // The selection (0.25, 0.75) lies in the grid cell whose centre is the point the map is for.
+  const auto& grid = j["correspondence"]["grid"];
+  const float gx = m["point"][0], gy = m["point"][1];
+  EXPECT_LE(std::abs(gx - 0.25f), 0.5f / grid[0].get<float>() + 1e-6f);
+  EXPECT_LE(std::abs(gy - 0.75f), 0.5f / grid[1].get<float>() + 1e-6f);
   auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F16);
   const auto weights = pipeline::load_ezigen_weights(*sd, fixtures_dir() / "adapters" / "sd2-tiny-ezigen");
   pipeline::EzigenParams p;
@@ -194,7 +199,7 @@ TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
                                                         pipeline::subject_size(*sd)),
                         "a dog", std::nullopt});
   p.capture_blocks = blocks;
-  p.capture_points = {{0.25f, 0.75f}};
+  p.capture_points = {{gx, gy}};
   std::vector<double> sum;
   double mass = 0;
   int n = 0, last_round = -1, last_step = -1;

@@ -1,0 +1,110 @@
+#include "viewer/attention_view.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace ezivk::viewer {
+
+void draw_heat(const Placed& at, const std::vector<float>& values, int gw, int gh) {
+  if (gw < 1 || gh < 1 || values.size() != size_t(gw) * size_t(gh)) return;
+  const float top = std::max(*std::max_element(values.begin(), values.end()), 1e-12f);
+  const float cw = at.size.x / float(gw), ch = at.size.y / float(gh);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  for (int y = 0; y < gh; ++y)
+    for (int x = 0; x < gw; ++x) {
+      const float v = std::clamp(values[size_t(y * gw + x)] / top, 0.f, 1.f);
+      const ImVec2 a(at.origin.x + float(x) * cw, at.origin.y + float(y) * ch), b(a.x + cw, a.y + ch);
+      dl->AddRectFilled(a, b, IM_COL32(255, int(200 * (1 - v)), 0, int(40 + 180 * v)));
+    }
+}
+
+namespace {
+
+void outline_cell(const Placed& at, int cell, int gw, int gh, ImU32 colour) {
+  const float cw = at.size.x / float(gw), ch = at.size.y / float(gh);
+  const ImVec2 a(at.origin.x + float(cell % gw) * cw, at.origin.y + float(cell / gw) * ch);
+  ImGui::GetWindowDrawList()->AddRect(a, ImVec2(a.x + cw, a.y + ch), colour, 0.f, 0, 2.f);
+}
+
+void draw_marker(const Placed& at, std::pair<float, float> p) {
+  const ImVec2 c(at.origin.x + p.first * at.size.x, at.origin.y + p.second * at.size.y);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddCircle(c, 7.f, IM_COL32(0, 0, 0, 255), 16, 4.f);
+  dl->AddCircle(c, 7.f, IM_COL32(0, 255, 255, 255), 16, 2.f);
+}
+
+// The mouse position inside `at` in 0..1, when it is there.
+std::optional<std::pair<float, float>> mouse_in(const Placed& at) {
+  const ImVec2 b(at.origin.x + at.size.x, at.origin.y + at.size.y);
+  if (!ImGui::IsMouseHoveringRect(at.origin, b) || at.size.x <= 0 || at.size.y <= 0) return std::nullopt;
+  const ImVec2 m = ImGui::GetIO().MousePos;
+  return std::pair{std::clamp((m.x - at.origin.x) / at.size.x, 0.f, 0.9999f),
+                   std::clamp((m.y - at.origin.y) / at.size.y, 0.f, 0.9999f)};
+}
+
+}  // namespace
+
+void AttentionView::output_overlay(const Placed& at, const Correspondence* c) {
+  if (const auto m = mouse_in(at)) {
+    if (!pinned_) point_ = m;
+    if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) {
+      pinned_ = !pinned_ || point_ != m;
+      point_ = m;
+    }
+  }
+  if (c && !c->empty()) {
+    if (token_) draw_heat(at, c->reverse(*token_, agg_), c->grid_w(), c->grid_h());
+    else if (reliance_) draw_heat(at, c->reliance(agg_), c->grid_w(), c->grid_h());
+  }
+  if (point_) draw_marker(at, c ? c->query_centre(query(*c)) : *point_);
+}
+
+std::string AttentionView::aggregation_text(const Correspondence& c) const {
+  std::string blocks = agg_.block < 0 ? std::to_string(c.blocks().size()) + " blocks" : c.blocks()[size_t(agg_.block)];
+  std::string when = c.round() ? "round " + std::to_string(c.round()) : std::string("first pass");
+  return blocks + ", " + when + (agg_.round_mean ? ", mean of " + std::to_string(c.steps_in_round()) + " steps"
+                                                 : ", step " + std::to_string(c.step() + 1));
+}
+
+void AttentionView::subject_panel(const Placed& at, const Correspondence* c) {
+  if (!c || c->empty()) {
+    ImGui::TextWrapped("no capture yet (the subject joins after the split)");
+    return;
+  }
+  // Hovering the subject selects a token for the reverse map; a click pins it, a second click releases it.
+  if (const auto m = mouse_in(at)) {
+    const int t = int(m->second * float(c->side())) * c->side() + int(m->first * float(c->side()));
+    if (!token_pinned_) token_ = t;
+    if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) token_pinned_ = !token_pinned_;
+  } else if (!token_pinned_) {
+    token_.reset();
+  }
+  const int q = query(*c);
+  if (q >= 0) {
+    const PointMap pm = c->forward(q, agg_);
+    draw_heat(at, pm.probs, c->side(), c->side());
+    outline_cell(at, pm.best, c->side(), c->side(), IM_COL32(0, 255, 255, 255));
+    ImGui::Text("subject %.1f%% / image %.1f%%", 100.0 * pm.mass, 100.0 * (1.0 - pm.mass));
+    ImGui::Text("best (%d,%d) %.1f%%, cycle %s", pm.best % c->side(), pm.best / c->side(),
+                100.0 * (pm.probs.empty() ? 0.0 : pm.probs[size_t(pm.best)]), pm.cycle_consistent ? "ok" : "broken");
+    if (pm.moved_step || pm.moved_round)
+      ImGui::Text("moved %.1f /step, %.1f /round", pm.moved_step.value_or(0.0), pm.moved_round.value_or(0.0));
+  } else {
+    ImGui::TextWrapped("hover or click the image to pick a point");
+  }
+  if (token_) outline_cell(at, *token_, c->side(), c->side(), IM_COL32(255, 255, 255, 255));
+  ImGui::TextWrapped("%s", aggregation_text(*c).c_str());
+  // Aggregation controls.
+  const std::string current = agg_.block < 0 ? "all finest blocks" : c->blocks()[size_t(agg_.block)];
+  ImGui::SetNextItemWidth(at.size.x);
+  if (ImGui::BeginCombo("##blocks", current.c_str())) {
+    if (ImGui::Selectable("all finest blocks", agg_.block < 0)) agg_.block = -1;
+    for (size_t i = 0; i < c->blocks().size(); ++i)
+      if (ImGui::Selectable(c->blocks()[i].c_str(), agg_.block == int(i))) agg_.block = int(i);
+    ImGui::EndCombo();
+  }
+  ImGui::Checkbox("round mean", &agg_.round_mean);
+  ImGui::Checkbox("reliance map", &reliance_);
+}
+
+}  // namespace ezivk::viewer
