@@ -48,7 +48,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates xz-utils
       libvulkan-dev libvulkan1 vulkan-tools vulkan-validationlayers
       libglfw3-dev libimgui-dev libglm-dev libstb-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev xvfb x11-apps libicu-dev libpng-dev
-      libjpeg62-turbo-dev clang libclang-rt-14-dev)
+      libjpeg62-turbo-dev libgif-dev clang libclang-rt-14-dev)
 [ "$want_python" = 1 ] && pkgs+=(python3 python3-numpy python3-torch python3-pil libopenblas0-pthread fonts-noto-color-emoji)
 
 missing=()

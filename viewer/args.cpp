@@ -26,6 +26,7 @@ const char* kUsage =
     "  --headless-screenshot PNG  render until the run ends, write the window's image and exit\n"
     "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
     "  --window WxH               window size (default 1280x800)\n"
+    "  --tab rounds|compare|layers  the bottom panel's tab at start (default rounds)\n"
     "  --submit-every N           generation submits in pieces of N commands so frames interleave (default 64)\n";
 
 ViewerArgs parse_args(const std::vector<std::string>& args) {
@@ -69,6 +70,10 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       cli::parse_size(option_value(args, i), w, h);
       if (w < 320 || h < 240) throw UsageError("--window must be at least 320x240");
       v.width = int(w), v.height = int(h);
+    } else if (a == "--tab") {
+      v.tab = option_value(args, i);
+      if (v.tab != "rounds" && v.tab != "compare" && v.tab != "layers")
+        throw UsageError("--tab must be rounds, compare or layers, got '" + v.tab + "'");
     } else if (a == "--submit-every") v.submit_every = uint32_t(parse_int(option_value(args, i), "--submit-every", 0, 1000000));
     else if (!ez.parse(args, i)) throw UsageError("unknown option '" + a + "'");
   }

@@ -18,6 +18,7 @@ struct ViewerArgs {
   std::string screenshot, dump_state;
   int width = 1280, height = 800;
   uint32_t submit_every = 64;
+  std::string tab = "rounds";  // the bottom panel's first tab: rounds, compare or layers
   bool help = false;
 };
 

@@ -107,4 +107,48 @@ void AttentionView::subject_panel(const Placed& at, const Correspondence* c) {
   ImGui::Checkbox("reliance map", &reliance_);
 }
 
+void AttentionView::layers_grid(const std::vector<std::pair<std::string, const Correspondence*>>& steps, float cell) const {
+  if (steps.empty() || !steps.back().second) {
+    ImGui::TextWrapped("no captured step yet (the subject joins after the split)");
+    return;
+  }
+  const Correspondence& last = *steps.back().second;
+  const int q = query(last);
+  if (q < 0) {
+    ImGui::TextWrapped("hover or click the image to pick a point");
+    return;
+  }
+  const float label_w = 110.f;
+  ImGui::Dummy(ImVec2(label_w, 0));
+  for (const auto& [label, c] : steps) {
+    ImGui::SameLine(0, 2);
+    ImGui::BeginGroup();
+    ImGui::Dummy(ImVec2(cell, 0));
+    ImGui::TextUnformatted(label.c_str());
+    ImGui::EndGroup();
+  }
+  for (size_t b = 0; b < last.blocks().size(); ++b) {
+    // "down_blocks.0.attentions.1.transformer_blocks.0" -> "down 0.1"
+    std::string name = last.blocks()[b];
+    const bool down = name.rfind("down", 0) == 0;
+    const auto a = name.find("attentions.");
+    std::string shortname = std::string(down ? "down " : name.rfind("mid", 0) == 0 ? "mid " : "up ") +
+                            name.substr(name.find('.') + 1, 1) + (a == std::string::npos ? "" : "." + name.substr(a + 11, 1));
+    ImGui::TextUnformatted(shortname.c_str());
+    ImGui::SameLine(label_w + ImGui::GetStyle().WindowPadding.x);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (i) ImGui::SameLine(0, 2);
+      const ImVec2 o = ImGui::GetCursorScreenPos();
+      ImGui::Dummy(ImVec2(cell, cell));
+      const Placed at{o, ImVec2(cell, cell)};
+      ImGui::GetWindowDrawList()->AddRectFilled(o, ImVec2(o.x + cell, o.y + cell), IM_COL32(20, 20, 20, 255));
+      if (const Correspondence* c = steps[i].second) {
+        const PointMap m = c->forward(q, {int(b), false});
+        draw_heat(at, m.probs, c->side(), c->side());
+        outline_cell(at, m.best, c->side(), c->side(), IM_COL32(0, 255, 255, 255));
+      }
+    }
+  }
+}
+
 }  // namespace ezivk::viewer

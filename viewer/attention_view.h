@@ -32,6 +32,10 @@ class AttentionView {
   const Aggregation& aggregation() const { return agg_; }
   std::string aggregation_text(const Correspondence& c) const;
 
+  // The blocks x steps grid: for the selected point, one small map per block (rows) and captured step (columns:
+  // `steps`, each labelled), to see which layers carry the correspondence and when it settles.
+  void layers_grid(const std::vector<std::pair<std::string, const Correspondence*>>& steps, float cell) const;
+
  private:
   std::optional<std::pair<float, float>> point_;  // the selected output point, 0..1
   bool pinned_ = false;

@@ -75,6 +75,21 @@ bool Correspondence::add(const pipeline::AttentionCaptured& a) {
   return true;
 }
 
+std::shared_ptr<const Correspondence> Correspondence::snapshot() const {
+  auto c = std::make_shared<Correspondence>(*this);
+  c->building_ = {};
+  return c;
+}
+
+uint64_t Correspondence::bytes() const {
+  uint64_t n = 0;
+  for (const Step* s : {&latest_, &building_, &mean_}) {
+    for (const auto& v : s->probs) n += v.size() * sizeof(float);
+    for (const auto& v : s->mass) n += v.size() * sizeof(float);
+  }
+  return n;
+}
+
 const float* Correspondence::probs(const Aggregation& g, std::vector<float>& scratch) const {
   const Step& s = level(g);
   if (g.block >= 0 && g.block < int(blocks_.size())) return s.probs[size_t(g.block)].data();

@@ -60,6 +60,10 @@ class Correspondence {
   // then latest and round mean include it. A block not in blocks(), or shapes that do not fit, are an Error.
   bool add(const pipeline::AttentionCaptured& a);
 
+  // An immutable copy for the UI (without the step being captured), and the host bytes it holds.
+  std::shared_ptr<const Correspondence> snapshot() const;
+  uint64_t bytes() const;
+
   PointMap forward(int query, const Aggregation& g) const;
   std::vector<float> reverse(int token, const Aggregation& g) const;  // [queries]
   std::vector<float> reliance(const Aggregation& g) const;            // [queries]

@@ -79,6 +79,7 @@ void Generation::on_event(const pipeline::Event& e) {
     s.round = st->round;
     s.step_seconds.push_back(st->seconds);
     if (st->x0) s.x0 = st->x0;
+    s.timeline.push_back({st->round, st->index, st->total, st->phase, st->x0, nullptr});
   } else if (auto* sk = std::get_if<pipeline::SketchReady>(&e)) {
     s.sketch = sk->x0_image;
   } else if (auto* rd = std::get_if<pipeline::RoundDone>(&e)) {
@@ -88,7 +89,14 @@ void Generation::on_event(const pipeline::Event& e) {
       const auto& shape = ac->probs->shape;  // [B, queries, tokens]
       correspondence_.emplace(grid_w_, grid_h_, int(shape.at(2)), capture_blocks_);
     }
-    if (correspondence_->add(*ac)) s.correspondence = std::make_shared<const Correspondence>(*correspondence_);
+    if (correspondence_->add(*ac)) {
+      s.correspondence = correspondence_->snapshot();
+      if (!s.timeline.empty() && s.timeline.back().round == ac->round && s.timeline.back().index == ac->step &&
+          s.timeline_map_bytes + s.correspondence->bytes() <= settings_.map_budget) {
+        s.timeline.back().correspondence = s.correspondence;
+        s.timeline_map_bytes += s.correspondence->bytes();
+      }
+    }
   } else if (auto* n = std::get_if<pipeline::Notice>(&e)) {
     s.message = n->text;
   } else if (auto* f = std::get_if<pipeline::Finished>(&e)) {

@@ -28,6 +28,7 @@ struct RunSettings {
   std::vector<io::Image8> subject_images;
   std::vector<std::string> subject_prompts;
   int capture_grid = 16;  // the query grid's points per side (at most the finest attention grid's)
+  uint64_t map_budget = 256ull << 20;  // host bytes the timeline may keep in per-step correspondences
 };
 
 struct RoundView {
@@ -36,6 +37,14 @@ struct RoundView {
   std::optional<double> similarity;
   bool stop = false;
   std::string reason;
+};
+
+// One step of the run, as the timeline scrubber shows it.
+struct TimelineEntry {
+  int round = 0, index = 0, total = 0;
+  pipeline::Phase phase = pipeline::Phase::Text;
+  pipeline::SnapshotPtr x0;                              // the step's x̂0 latent
+  std::shared_ptr<const Correspondence> correspondence;  // the step's captures; null before the split or past the budget
 };
 
 // What the UI shows; copied under the lock (images are shared, immutable).
@@ -55,6 +64,8 @@ struct RunState {
   // Where a grid of output points' adapter attention goes over the subject tokens, at the finest-resolution blocks
   // (viewer/correspondence.h); a new snapshot after every step with the subject on.
   std::shared_ptr<const Correspondence> correspondence;
+  std::vector<TimelineEntry> timeline;  // every step so far, in order
+  uint64_t timeline_map_bytes = 0;      // held by the timeline's correspondences (at most RunSettings::map_budget)
   pipeline::ImagePtr subject;           // the first subject as the model sees it
   std::optional<pipeline::LatentRgbFit> preview_fit;  // the model's fitted latent-to-RGB projection, once fitted
   double seconds = 0;

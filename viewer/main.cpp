@@ -130,6 +130,10 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"layout", {{"windows", rect_json(layout.windows)}, {"pictures", rect_json(layout.pictures)}}}};
   if (a.select) j["selected_point"] = {a.select->first, a.select->second};
   if (s.preview_fit) j["preview_fit"] = {{"rmse", s.preview_fit->rmse}, {"samples", s.preview_fit->samples}};
+  int captured = 0;
+  for (const auto& e : s.timeline) captured += e.correspondence != nullptr;
+  j["timeline"] = {{"steps", s.timeline.size()}, {"with_maps", captured}, {"map_bytes", s.timeline_map_bytes},
+                   {"layers_columns", panels.layers_columns()}};
   const AttentionView& view = panels.attention();
   if (const Correspondence* c = s.correspondence.get(); c && !c->empty()) {
     j["correspondence"] = {{"grid", {c->grid_w(), c->grid_h()}}, {"tokens", c->tokens()}, {"blocks", c->blocks()},
@@ -174,7 +178,7 @@ int run_viewer(const ViewerArgs& a) {
   Window win(ctx, a.width, a.height, "ezivk viewer");
   ImGuiLayer gui(ctx, win);
   PictureRenderer pictures(ctx, win.render_pass());
-  Panels panels(ctx, pictures, a.select);
+  Panels panels(ctx, pictures, a.select, a.tab);
   Generation gen(ctx, a.run);
 
   FrameStats frames;

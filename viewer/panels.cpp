@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/gpu/memory.h"
+#include "viewer/round_compare.h"
 
 namespace ezivk::viewer {
 
@@ -39,14 +40,63 @@ std::string seconds_text(double s) {
 
 }  // namespace
 
+Placed Panels::place(const std::string& name, Picture& pic, float side) {
+  const ImVec2 o = ImGui::GetCursorScreenPos();
+  const Placed at{o, renderer_.draw(pic, side)};
+  layout_.pictures[name] = {at.origin.x, at.origin.y, at.size.x, at.size.y};
+  return at;
+}
+
+void Panels::compare(const RunState& s, float side) {
+  // The pictures to compare: the sketch's x̂0, the first pass and every round.
+  std::vector<std::pair<std::string, pipeline::ImagePtr>> pics;
+  if (s.sketch) pics.push_back({"sketch", s.sketch});
+  for (const auto& r : s.rounds)
+    if (r.image) pics.push_back({r.round ? "round " + std::to_string(r.round) : "first pass", r.image});
+  if (pics.size() < 2) {
+    ImGui::Text("two pictures are needed (the sketch, the first pass, rounds)");
+    return;
+  }
+  if (compare_b_ < 0) compare_b_ = int(pics.size()) - 1;
+  compare_a_ = std::clamp(compare_a_, 0, int(pics.size()) - 1);
+  compare_b_ = std::clamp(compare_b_, 0, int(pics.size()) - 1);
+  auto combo = [&](const char* id, int& which) {
+    ImGui::SetNextItemWidth(side);
+    if (ImGui::BeginCombo(id, pics[size_t(which)].first.c_str())) {
+      for (size_t i = 0; i < pics.size(); ++i)
+        if (ImGui::Selectable(pics[i].first.c_str(), which == int(i))) which = int(i);
+      ImGui::EndCombo();
+    }
+  };
+  const auto& a = pics[size_t(compare_a_)].second;
+  const auto& b = pics[size_t(compare_b_)].second;
+  if (a != diff_a_ || b != diff_b_) {
+    diff_a_ = a, diff_b_ = b;
+    diff_ = std::make_shared<const io::Image8>(difference_image(*a, *b, 4));
+    diff_mean_ = mean_abs_difference(*a, *b);
+  }
+  ImGui::BeginGroup();
+  combo("##a", compare_a_);
+  compare_pics_[0].set(ctx_, a);
+  place("compare_a", compare_pics_[0], side);
+  ImGui::EndGroup();
+  ImGui::SameLine();
+  ImGui::BeginGroup();
+  combo("##b", compare_b_);
+  compare_pics_[1].set(ctx_, b);
+  place("compare_b", compare_pics_[1], side);
+  ImGui::EndGroup();
+  ImGui::SameLine();
+  ImGui::BeginGroup();
+  ImGui::Text("|A - B| x4, mean %.1f", diff_mean_);
+  compare_pics_[2].set(ctx_, diff_);
+  place("compare_diff", compare_pics_[2], side);
+  ImGui::EndGroup();
+}
+
 PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes) {
   layout_ = {};
-  auto show = [&](const std::string& name, Picture& pic, float side) {
-    const ImVec2 o = ImGui::GetCursorScreenPos();
-    const Placed at{o, renderer_.draw(pic, side)};
-    layout_.pictures[name] = {at.origin.x, at.origin.y, at.size.x, at.size.y};
-    return at;
-  };
+  auto show = [&](const std::string& name, Picture& pic, float side) { return place(name, pic, side); };
   auto end_window = [&](const char* name) {
     const ImVec2 p = ImGui::GetWindowPos(), z = ImGui::GetWindowSize();
     layout_.windows[name] = {p.x, p.y, z.x, z.y};
@@ -107,26 +157,38 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   };
   begin_column(side);
   std::optional<Placed> out;
-  if (s.final_image) {
+  // The timeline: live, or a recorded step (its x̂0 and its captures).
+  const TimelineEntry* moment = nullptr;
+  if (!live_ && !s.timeline.empty()) moment = &s.timeline[size_t(std::clamp(scrub_, 0, int(s.timeline.size()) - 1))];
+  const Correspondence* corr = moment ? moment->correspondence.get() : s.correspondence.get();
+  auto projection_for = [&](const pipeline::Snapshot& x0) {
+    LatentProjection proj;
+    if (s.preview_fit) {
+      proj.proj = s.preview_fit->proj;
+      proj.bias = s.preview_fit->bias;
+    } else {
+      proj = stretch_projection(x0);
+    }
+    return proj;
+  };
+  if (moment && moment->x0) {
+    ImGui::Text("x̂0 at %s step %d/%d", moment->round ? ("round " + std::to_string(moment->round)).c_str() : "first pass",
+                moment->index + 1, moment->total);
+    output_.set(ctx_, moment->x0, projection_for(*moment->x0));
+    out = show("output", output_, side);
+  } else if (s.final_image) {
     ImGui::Text("final image");
     output_.set(ctx_, s.final_image);
     out = show("output", output_, side);
   } else if (s.x0) {
-    LatentProjection proj;
-    if (s.preview_fit) {
-      ImGui::Text("x̂0 preview, step %d (fitted projection, rmse %.3f)", s.step_index + 1, s.preview_fit->rmse);
-      proj.proj = s.preview_fit->proj;
-      proj.bias = s.preview_fit->bias;
-    } else {
-      ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
-      proj = stretch_projection(*s.x0);
-    }
-    output_.set(ctx_, s.x0, proj);
+    if (s.preview_fit) ImGui::Text("x̂0 preview, step %d (fitted projection, rmse %.3f)", s.step_index + 1, s.preview_fit->rmse);
+    else ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
+    output_.set(ctx_, s.x0, projection_for(*s.x0));
     out = show("output", output_, side);
   } else {
     ImGui::Text("waiting for the first step");
   }
-  if (out) attention_.output_overlay(*out, s.correspondence.get());
+  if (out) attention_.output_overlay(*out, corr);
   end_column();
   const float small = std::max(8.f, std::min(side * 0.5f, (avail - side - 2.f * gap) * 0.5f));
   if (s.subject) {
@@ -134,7 +196,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     begin_column(small);
     ImGui::Text("subject attention");
     subject_.set(ctx_, s.subject);
-    attention_.subject_panel(show("subject", subject_, small), s.correspondence.get());
+    attention_.subject_panel(show("subject", subject_, small), corr);
     end_column();
   }
   if (s.sketch) {
@@ -151,19 +213,65 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   ImGui::SetNextWindowSize(ImVec2(W - left, H * 0.38f));
   ImGui::Begin("Rounds", nullptr, ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
                                       ImGuiWindowFlags_HorizontalScrollbar);
-  if (s.rounds.empty()) ImGui::Text(settings.ezigen ? "no round finished yet" : "text-to-image: no transfer rounds");
-  const float thumb = std::max(48.f, H * 0.38f - 90.f);
-  for (size_t i = 0; i < s.rounds.size(); ++i) {
-    const auto& r = s.rounds[i];
-    if (i) ImGui::SameLine();
-    ImGui::BeginGroup();
-    ImGui::Text(r.round == 0 ? "first pass" : "round %d", r.round);
-    if (rounds_.size() <= i) rounds_.push_back(std::make_unique<Picture>());
-    rounds_[i]->set(ctx_, r.image);
-    show("round" + std::to_string(i), *rounds_[i], thumb);
-    if (r.similarity) ImGui::Text("sim %.4f%s", *r.similarity, r.stop ? " stop" : "");
-    else ImGui::Text(r.stop ? "stop" : " ");
-    ImGui::EndGroup();
+  // The timeline scrubber: live follows the run; otherwise the Image panel shows the chosen step.
+  if (!s.timeline.empty()) {
+    ImGui::Checkbox("live", &live_);
+    ImGui::SameLine();
+    int pos = live_ ? int(s.timeline.size()) - 1 : std::clamp(scrub_, 0, int(s.timeline.size()) - 1);
+    const TimelineEntry& e = s.timeline[size_t(pos)];
+    char label[96];
+    std::snprintf(label, sizeof label, "%s, step %d/%d", e.round ? ("round " + std::to_string(e.round)).c_str() : "first pass",
+                  e.index + 1, e.total);
+    ImGui::SetNextItemWidth(-1);
+    if (ImGui::SliderInt("##timeline", &pos, 0, int(s.timeline.size()) - 1, label)) live_ = false;
+    scrub_ = pos;
+  }
+  auto tab_flags = [&](const char* name) {
+    return first_tab_ == name ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None;
+  };
+  if (ImGui::BeginTabBar("bottom")) {
+    if (ImGui::BeginTabItem("Rounds", nullptr, tab_flags("rounds"))) {
+      if (s.rounds.empty()) ImGui::Text(settings.ezigen ? "no round finished yet" : "text-to-image: no transfer rounds");
+      const float thumb = std::max(40.f, H * 0.38f - 150.f);
+      for (size_t i = 0; i < s.rounds.size(); ++i) {
+        const auto& r = s.rounds[i];
+        if (i) ImGui::SameLine();
+        ImGui::BeginGroup();
+        ImGui::Text(r.round == 0 ? "first pass" : "round %d", r.round);
+        if (rounds_.size() <= i) rounds_.push_back(std::make_unique<Picture>());
+        rounds_[i]->set(ctx_, r.image);
+        show("round" + std::to_string(i), *rounds_[i], thumb);
+        if (r.similarity) ImGui::Text("sim %.4f%s", *r.similarity, r.stop ? " stop" : "");
+        else ImGui::Text(r.stop ? "stop" : " ");
+        ImGui::EndGroup();
+      }
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Compare", nullptr, tab_flags("compare"))) {
+      compare(s, std::max(40.f, H * 0.38f - 160.f));
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Layers", nullptr, tab_flags("layers"))) {
+      std::vector<std::pair<std::string, const Correspondence*>> steps;
+      std::vector<const TimelineEntry*> captured;
+      for (const auto& e : s.timeline)
+        if (e.correspondence) captured.push_back(&e);
+      const size_t cols = std::min<size_t>(captured.size(), 16);
+      for (size_t i = 0; i < cols; ++i) {  // evenly over the captured steps, the latest last
+        const TimelineEntry* e = captured[cols == 1 ? captured.size() - 1 : i * (captured.size() - 1) / (cols - 1)];
+        // "p7": first pass, step 7; "2:7": round 2, step 7.
+        steps.push_back({(e->round ? std::to_string(e->round) + ":" : std::string("p")) + std::to_string(e->index + 1),
+                         e->correspondence.get()});
+      }
+      if (s.timeline_map_bytes > 0 && captured.size() < size_t(std::count_if(s.timeline.begin(), s.timeline.end(),
+                                                                           [](const TimelineEntry& e) { return e.phase != pipeline::Phase::Sketch; })))
+        ImGui::TextWrapped("(maps kept for the first %zu captured steps: the timeline's memory budget)", captured.size());
+      attention_.layers_grid(steps, 30.f);
+      layers_columns_ = int(steps.size());
+      ImGui::EndTabItem();
+    }
+    ImGui::EndTabBar();
+    first_tab_.clear();  // only the first frame chooses
   }
   end_window("Rounds");
   return act;

@@ -44,11 +44,13 @@ LatentProjection stretch_projection(const pipeline::Snapshot& latent);
 class Panels {
  public:
   // `select`: the output point whose attention the map shows first (pinned).
-  Panels(gpu::Context& ctx, PictureRenderer& renderer, std::optional<std::pair<float, float>> select)
-      : ctx_(ctx), renderer_(renderer), attention_(select) {}
+  // `tab`: the bottom panel's tab to open first (rounds, compare, layers).
+  Panels(gpu::Context& ctx, PictureRenderer& renderer, std::optional<std::pair<float, float>> select, std::string tab)
+      : ctx_(ctx), renderer_(renderer), attention_(select), first_tab_(std::move(tab)) {}
   PanelActions draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes);
   const AttentionView& attention() const { return attention_; }
   const Layout& layout() const { return layout_; }
+  int layers_columns() const { return layers_columns_; }  // steps shown in the Layers tab's last frame
 
  private:
   gpu::Context& ctx_;
@@ -57,6 +59,17 @@ class Panels {
   std::vector<std::unique_ptr<Picture>> rounds_;
   Layout layout_;
   AttentionView attention_;
+  Placed place(const std::string& name, Picture& pic, float side);  // draws and records in layout_
+  // The timeline and the Compare tab.
+  void compare(const RunState& s, float side);
+  std::string first_tab_;
+  int layers_columns_ = 0;
+  bool live_ = true;
+  int scrub_ = 0;
+  int compare_a_ = 0, compare_b_ = -1;
+  Picture compare_pics_[3];
+  pipeline::ImagePtr diff_a_, diff_b_, diff_;
+  double diff_mean_ = 0;
 };
 
 }  // namespace ezivk::viewer

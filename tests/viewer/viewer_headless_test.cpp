@@ -24,6 +24,7 @@
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/pipeline/subject_bank.h"
 #include "support/gpu_fixture.h"
+#include "viewer/round_compare.h"
 #include "tests/models/golden.h"
 
 #ifndef EZIVK_VIEWER_BIN
@@ -244,6 +245,46 @@ TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
     EXPECT_EQ(picture_difference(shot, pics["round" + std::to_string(r)], result.rounds[size_t(r - 1)].image), 0) << r;
   // A wrong picture would not pass: the first pass is not the final image.
   EXPECT_GT(picture_difference(shot, pics["round0"], result.image), 0);
+  fs::remove_all(png.parent_path());
+}
+
+// The Compare tab shows two of the run's pictures and their difference (|A - B| x 4), and the timeline kept every step
+// with a map for each step the subject was on.
+TEST_F(ViewerHeadless, CompareTabShowsTheDifferenceAndTheTimelineKeepsEveryStep) {
+  if (std::system("command -v Xvfb > /dev/null") != 0) GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
+  const fs::path png = scratch("compare.png"), json = scratch("compare.json");
+  const Result r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --adapter " +
+                              (fixtures_dir() / "adapters" / "sd2-tiny-ezigen").string() + " --subject " +
+                              (fixtures_dir() / "ezigen" / "subject_dog.png").string() +
+                              " --prompt 'a photo of a dog' --seed 3 --steps 5 --rounds 1 --tab compare --window 900x600"
+                              " --headless-screenshot " + png.string() + " --dump-state " + json.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const io::Image8 shot = io::read_image(png);
+  std::ifstream f(json);
+  const auto j = nlohmann::json::parse(f);
+  const auto& pics = j["layout"]["pictures"];
+  ASSERT_TRUE(pics.contains("compare_a") && pics.contains("compare_b") && pics.contains("compare_diff")) << pics.dump();
+  // Read A and B back from the screenshot at their pixel centres; the difference picture must be |A - B| x 4.
+  auto read_back = [&](const nlohmann::json& rect, int w, int h) {
+    io::Image8 im{w, h, 3, std::vector<uint8_t>(size_t(w) * size_t(h) * 3)};
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const int sx = int(rect[0].get<float>() + (float(x) + 0.5f) * rect[2].get<float>() / float(w));
+        const int sy = int(rect[1].get<float>() + (float(y) + 0.5f) * rect[3].get<float>() / float(h));
+        for (int c = 0; c < 3; ++c)
+          im.pixels[(size_t(y) * size_t(w) + size_t(x)) * 3 + size_t(c)] = shot.pixels[(size_t(sy) * size_t(shot.width) + size_t(sx)) * 3 + size_t(c)];
+      }
+    return im;
+  };
+  const int w = j["rounds"][0]["width"], h = j["rounds"][0]["height"];
+  const io::Image8 a = read_back(pics["compare_a"], w, h), b = read_back(pics["compare_b"], w, h);
+  EXPECT_EQ(picture_difference(shot, pics["compare_diff"], viewer::difference_image(a, b, 4)), 0);
+  EXPECT_GT(viewer::mean_abs_difference(a, b), 0.0);  // the sketch and the last round differ
+  // The timeline: every UNet step, and a map for every step with the subject on (the transfer part of the first pass
+  // and the round).
+  EXPECT_EQ(j["timeline"]["steps"].get<int>(), j["steps_done"].get<int>());
+  EXPECT_GT(j["timeline"]["with_maps"].get<int>(), 0);
+  EXPECT_LT(j["timeline"]["with_maps"].get<int>(), j["timeline"]["steps"].get<int>());  // not the sketch steps
   fs::remove_all(png.parent_path());
 }
 
