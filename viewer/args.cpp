@@ -27,6 +27,9 @@ const char* kUsage =
     "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
     "  --window WxH               window size (default 1280x800)\n"
     "  --tab rounds|compare|layers  the bottom panel's tab at start (default rounds)\n"
+    "  --save LIST                when the run finishes, save: image, map, report, rounds-gif, timeline-gif or all\n"
+    "                             (comma-separated; the Save buttons do the same at any time)\n"
+    "  --save-dir DIR             where saved files go, named ezivk-SEED-<item> (default: the current folder)\n"
     "  --submit-every N           generation submits in pieces of N commands so frames interleave (default 64)\n";
 
 ViewerArgs parse_args(const std::vector<std::string>& args) {
@@ -74,6 +77,10 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       v.tab = option_value(args, i);
       if (v.tab != "rounds" && v.tab != "compare" && v.tab != "layers")
         throw UsageError("--tab must be rounds, compare or layers, got '" + v.tab + "'");
+    } else if (a == "--save") {
+      v.save = parse_save_items(option_value(args, i));
+    } else if (a == "--save-dir") {
+      v.save_dir = option_value(args, i);
     } else if (a == "--submit-every") v.submit_every = uint32_t(parse_int(option_value(args, i), "--submit-every", 0, 1000000));
     else if (!ez.parse(args, i)) throw UsageError("unknown option '" + a + "'");
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "viewer/generation.h"
+#include "viewer/save.h"
 
 namespace ezivk::viewer {
 
@@ -18,7 +19,9 @@ struct ViewerArgs {
   std::string screenshot, dump_state;
   int width = 1280, height = 800;
   uint32_t submit_every = 64;
-  std::string tab = "rounds";  // the bottom panel's first tab: rounds, compare or layers
+  std::string tab = "rounds";
+  SaveItems save;              // written when the run finishes (--save), into save_dir
+  std::string save_dir = ".";  // the bottom panel's first tab: rounds, compare or layers
   bool help = false;
 };
 

@@ -16,6 +16,7 @@
 
 #include "engine/gpu/error.h"
 #include "engine/gpu/private_driver.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/output_set.h"
 #include "engine/io/png.h"
 #include "tools/ezivk/commands.h"
@@ -23,6 +24,7 @@
 #include "viewer/generation.h"
 #include "viewer/panels.h"
 #include "viewer/picture_renderer.h"
+#include "viewer/state_report.h"
 #include "viewer/window.h"
 
 namespace ezivk::viewer {
@@ -95,79 +97,14 @@ class ImGuiLayer {
   gpu::Handle<VkDescriptorPool> pool_;
 };
 
-nlohmann::json rect_json(const std::map<std::string, Layout::Rect>& rects) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, r] : rects) j[name] = {r[0], r[1], r[2], r[3]};
-  return j;
-}
-
-nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameStats& frames, const Window& win,
-                          const Panels& panels) {
-  const Layout& layout = panels.layout();
-  nlohmann::json rounds = nlohmann::json::array();
-  for (const auto& r : s.rounds)
-    rounds.push_back({{"round", r.round},
-                      {"similarity", r.similarity ? nlohmann::json(*r.similarity) : nlohmann::json()},
-                      {"stop", r.stop},
-                      {"reason", r.reason},
-                      {"width", r.image ? r.image->width : 0},
-                      {"height", r.image ? r.image->height : 0}});
-  nlohmann::json j = {{"status", status_name(s.status)},
-                      {"message", s.message},
-                      {"device", s.device},
-                      {"precision", s.precision},
-                      {"model", a.run.model},
-                      {"steps_done", s.steps_done},
-                      {"step_seconds", s.step_seconds},
-                      {"rounds", rounds},
-                      {"sketch_shown", bool(s.sketch)},
-                      {"final_image", s.final_image ? nlohmann::json({{"width", s.final_image->width}, {"height", s.final_image->height}})
-                                                    : nlohmann::json()},
-                      {"window", {{"width", win.width()}, {"height", win.height()}}},
-                      {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()}}},
-                      // frames_in_step[k]: frames drawn wholly while the step after step k was computing.
-                      {"frames_in_step", frames.in_step},
-                      {"layout", {{"windows", rect_json(layout.windows)}, {"pictures", rect_json(layout.pictures)}}}};
-  if (a.select) j["selected_point"] = {a.select->first, a.select->second};
-  if (s.preview_fit) j["preview_fit"] = {{"rmse", s.preview_fit->rmse}, {"samples", s.preview_fit->samples}};
-  int captured = 0;
-  for (const auto& e : s.timeline) captured += e.correspondence != nullptr;
-  j["timeline"] = {{"steps", s.timeline.size()}, {"with_maps", captured}, {"map_bytes", s.timeline_map_bytes},
-                   {"layers_columns", panels.layers_columns()}};
-  const AttentionView& view = panels.attention();
-  if (const Correspondence* c = s.correspondence.get(); c && !c->empty()) {
-    j["correspondence"] = {{"grid", {c->grid_w(), c->grid_h()}}, {"tokens", c->tokens()}, {"blocks", c->blocks()},
-                           {"round", c->round()}, {"step", c->step()}};
-    if (const int q = view.query(*c); q >= 0) {
-      const PointMap m = c->forward(q, view.aggregation());
-      const int side = std::max(c->side(), 1);
-      const auto [px, py] = c->query_centre(q);
-      j["map"] = {{"query", q},
-                  {"point", {px, py}},  // the grid point the selection falls on: its centre, 0..1
-                  {"mass", m.mass},
-                  {"argmax_token", m.best},
-                  // The best match's centre on the subject image, 0..1, origin top-left.
-                  {"argmax", {(double(m.best % side) + 0.5) / side, (double(m.best / side) + 0.5) / side}},
-                  {"max_prob", m.probs[size_t(m.best)]},
-                  {"tokens", m.probs.size()},
-                  {"round", c->round()},
-                  {"step", c->step()},
-                  {"aggregation", view.aggregation_text(*c)},
-                  {"cycle_consistent", m.cycle_consistent},
-                  {"back_query", m.back},
-                  {"moved_step", m.moved_step ? nlohmann::json(*m.moved_step) : nlohmann::json()},
-                  {"moved_round", m.moved_round ? nlohmann::json(*m.moved_round) : nlohmann::json()},
-                  {"blocks", c->blocks()}};
-    }
-  }
-  return j;
-}
-
 int run_viewer(const ViewerArgs& a) {
   // Outputs are checked before the window opens, and written together at the end.
   io::OutputSet outputs;
   if (!a.screenshot.empty()) outputs.add(a.screenshot, "--headless-screenshot");
   if (!a.dump_state.empty()) outputs.add(a.dump_state, "--dump-state");
+  if (a.save.any())
+    for (const auto& p : save_paths(a.save, a.save_dir, a.run.ezigen ? a.run.ezigen->seed : a.run.t2i.seed))
+      io::check_output_path(p, "--save");
 
   WindowSystem ws;
   gpu::ContextOptions co;
@@ -183,6 +120,8 @@ int run_viewer(const ViewerArgs& a) {
 
   FrameStats frames;
   int frames_after_done = 0;
+  bool saved_at_end = false;
+  std::string save_error;
   bool captured = false;
   auto last = std::chrono::steady_clock::now();
   RunState s;
@@ -198,6 +137,27 @@ int run_viewer(const ViewerArgs& a) {
     ImGui::NewFrame();
     const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live());
     if (act.stop) gen.stop();
+    // Saving: the buttons now, --save once the run has finished (on the frame after, so the report is complete).
+    auto save = [&](const SaveItems& items) {
+      try {
+        const auto files = save_run(items, a.save_dir, s, a.run, state_json(s, a, frames, win.width(), win.height(), panels),
+                                    panels.attention());
+        std::string text = "saved";
+        for (const auto& f : files) text += " " + f.string();
+        panels.set_notice(text);
+        std::fprintf(stderr, "ezivk-viewer: %s\n", text.c_str());
+        return true;
+      } catch (const std::exception& e) {
+        panels.set_notice(std::string("could not save: ") + e.what());
+        save_error = e.what();
+        return false;
+      }
+    };
+    if (act.save.any()) save(act.save);
+    if (a.save.any() && !saved_at_end && s.status == RunState::Status::Finished) {
+      saved_at_end = true;
+      if (save(a.save)) save_error.clear();
+    }
     ImGui::Render();
     const bool done = gen.done();
     // Headless: a few frames after the run ends (so the last state is drawn), capture and leave.
@@ -228,9 +188,21 @@ int run_viewer(const ViewerArgs& a) {
     outputs.stage(a.screenshot, [&](std::ostream& f) { f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())); });
   }
   if (!a.dump_state.empty())
-    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win, panels).dump(2) << "\n"; });
+    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win.width(), win.height(), panels).dump(2) << "\n"; });
   outputs.commit();
   cli::fail_on_validation_messages(ctx);
+  if (a.save.any() && !saved_at_end && s.status == RunState::Status::Finished) {
+    saved_at_end = true;
+    try {
+      save_run(a.save, a.save_dir, s, a.run, state_json(s, a, frames, win.width(), win.height(), panels), panels.attention());
+    } catch (const std::exception& e) {
+      save_error = e.what();
+    }
+  }
+  if (a.save.any() && !save_error.empty()) {
+    std::fprintf(stderr, "ezivk-viewer: --save: %s\n", save_error.c_str());
+    return 1;
+  }
   if (s.status == RunState::Status::Failed) {
     std::fprintf(stderr, "ezivk-viewer: the run failed: %s\n", s.message.c_str());
     return 1;

@@ -58,15 +58,18 @@ void Panels::compare(const RunState& s, float side) {
     return;
   }
   if (compare_b_ < 0) compare_b_ = int(pics.size()) - 1;
+  if (compare_b_latest_) compare_b_ = int(pics.size()) - 1;  // B follows the newest picture until one is chosen
   compare_a_ = std::clamp(compare_a_, 0, int(pics.size()) - 1);
   compare_b_ = std::clamp(compare_b_, 0, int(pics.size()) - 1);
   auto combo = [&](const char* id, int& which) {
     ImGui::SetNextItemWidth(side);
+    bool chosen = false;
     if (ImGui::BeginCombo(id, pics[size_t(which)].first.c_str())) {
       for (size_t i = 0; i < pics.size(); ++i)
-        if (ImGui::Selectable(pics[i].first.c_str(), which == int(i))) which = int(i);
+        if (ImGui::Selectable(pics[i].first.c_str(), which == int(i))) which = int(i), chosen = true;
       ImGui::EndCombo();
     }
+    return chosen;
   };
   const auto& a = pics[size_t(compare_a_)].second;
   const auto& b = pics[size_t(compare_b_)].second;
@@ -82,7 +85,7 @@ void Panels::compare(const RunState& s, float side) {
   ImGui::EndGroup();
   ImGui::SameLine();
   ImGui::BeginGroup();
-  combo("##b", compare_b_);
+  if (combo("##b", compare_b_)) compare_b_latest_ = false;
   compare_pics_[1].set(ctx_, b);
   place("compare_b", compare_pics_[1], side);
   ImGui::EndGroup();
@@ -137,6 +140,18 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   if (s.status == RunState::Status::Running || s.status == RunState::Status::Loading) {
     if (ImGui::Button("Stop")) act.stop = true;
   }
+  ImGui::Separator();
+  ImGui::Text("save:");
+  ImGui::SameLine();
+  act.save.image = ImGui::SmallButton("image");
+  ImGui::SameLine();
+  act.save.map = ImGui::SmallButton("map");
+  ImGui::SameLine();
+  act.save.report = ImGui::SmallButton("report");
+  act.save.rounds_gif = ImGui::SmallButton("rounds GIF");
+  ImGui::SameLine();
+  act.save.timeline_gif = ImGui::SmallButton("timeline GIF");
+  if (!notice_.empty()) ImGui::TextWrapped("%s", notice_.c_str());
   end_window("Run");
 
   ImGui::SetNextWindowPos(ImVec2(left, 0));

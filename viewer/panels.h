@@ -12,6 +12,7 @@
 #include "engine/io/image.h"
 #include "viewer/attention_view.h"
 #include "viewer/generation.h"
+#include "viewer/save.h"
 #include "viewer/picture_renderer.h"
 
 namespace ezivk::viewer {
@@ -27,6 +28,7 @@ struct FrameStats {
 
 struct PanelActions {
   bool stop = false;
+  SaveItems save;  // the Save buttons pressed this frame
 };
 
 // Where the last frame put each window and picture, in window pixels (x, y, width, height): what --dump-state
@@ -51,6 +53,7 @@ class Panels {
   const AttentionView& attention() const { return attention_; }
   const Layout& layout() const { return layout_; }
   int layers_columns() const { return layers_columns_; }  // steps shown in the Layers tab's last frame
+  void set_notice(std::string text) { notice_ = std::move(text); }  // shown under the Save buttons
 
  private:
   gpu::Context& ctx_;
@@ -63,10 +66,12 @@ class Panels {
   // The timeline and the Compare tab.
   void compare(const RunState& s, float side);
   std::string first_tab_;
+  std::string notice_;
   int layers_columns_ = 0;
   bool live_ = true;
   int scrub_ = 0;
   int compare_a_ = 0, compare_b_ = -1;
+  bool compare_b_latest_ = true;
   Picture compare_pics_[3];
   pipeline::ImagePtr diff_a_, diff_b_, diff_;
   double diff_mean_ = 0;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <gif_lib.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -257,6 +258,7 @@ TEST_F(ViewerHeadless, CompareTabShowsTheDifferenceAndTheTimelineKeepsEveryStep)
                               (fixtures_dir() / "adapters" / "sd2-tiny-ezigen").string() + " --subject " +
                               (fixtures_dir() / "ezigen" / "subject_dog.png").string() +
                               " --prompt 'a photo of a dog' --seed 3 --steps 5 --rounds 1 --tab compare --window 900x600"
+                              " --select 0.5,0.5 --save all --save-dir " + png.parent_path().string() +
                               " --headless-screenshot " + png.string() + " --dump-state " + json.string());
   ASSERT_EQ(r.code, 0) << r.output;
   const io::Image8 shot = io::read_image(png);
@@ -285,6 +287,37 @@ TEST_F(ViewerHeadless, CompareTabShowsTheDifferenceAndTheTimelineKeepsEveryStep)
   EXPECT_EQ(j["timeline"]["steps"].get<int>(), j["steps_done"].get<int>());
   EXPECT_GT(j["timeline"]["with_maps"].get<int>(), 0);
   EXPECT_LT(j["timeline"]["with_maps"].get<int>(), j["timeline"]["steps"].get<int>());  // not the sketch steps
+
+  // --save all: the final image with its parameters, the map, the report, and the two GIFs with a frame per picture.
+  const fs::path dir = png.parent_path();
+  const io::Image8 saved = io::read_image(dir / "ezivk-3-image.png");
+  EXPECT_EQ(saved.width, w);
+  EXPECT_EQ(picture_difference(shot, pics["compare_b"], saved), 0);  // B is the last round: the final image
+  std::ifstream pf(dir / "ezivk-3-image.png", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(pf)), {});
+  EXPECT_NE(bytes.find("\"seed\":3"), std::string::npos);  // the parameters chunk
+  const io::Image8 map = io::read_image(dir / "ezivk-3-map.png");
+  EXPECT_GE(map.width, 256);
+  // The best match is outlined in cyan where the report says it is.
+  const int side = int(std::lround(std::sqrt(j["map"]["tokens"].get<double>())));
+  const int best = j["map"]["argmax_token"];
+  const int cx = (best % side) * map.width / side, cy = (best / side) * map.height / side + map.height / side / 2;
+  const uint8_t* px = &map.pixels[(size_t(cy) * size_t(map.width) + size_t(cx)) * 3];
+  EXPECT_TRUE(px[0] == 0 && px[1] == 255 && px[2] == 255) << int(px[0]) << "," << int(px[1]) << "," << int(px[2]);
+  std::ifstream rf(dir / "ezivk-3-report.json");
+  const auto report = nlohmann::json::parse(rf);
+  EXPECT_EQ(report["rounds"].size(), j["rounds"].size());
+  EXPECT_EQ(report["parameters"]["seed"], 3);
+  auto gif_frames = [](const fs::path& p) {
+    int err = 0;
+    GifFileType* g = DGifOpenFileName(p.c_str(), &err);
+    if (!g) return -1;
+    const int n = DGifSlurp(g) == GIF_OK ? g->ImageCount : -1;
+    DGifCloseFile(g, &err);
+    return n;
+  };
+  EXPECT_EQ(gif_frames(dir / "ezivk-3-rounds.gif"), 1 + int(j["rounds"].size()));  // the sketch, the first pass, the round
+  EXPECT_EQ(gif_frames(dir / "ezivk-3-timeline.gif"), j["steps_done"].get<int>());
   fs::remove_all(png.parent_path());
 }
 
