@@ -29,8 +29,27 @@ Generation::Generation(gpu::Context& ctx, RunSettings settings) : ctx_(ctx), set
 }
 
 Generation::~Generation() {
-  cancel_.request();
+  stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void Generation::stop() {
+  cancel_.request();
+  std::lock_guard lock(mu_);
+  cv_.notify_all();  // a paused run wakes and meets the cancel check
+}
+
+void Generation::set_paused(bool paused) {
+  std::lock_guard lock(mu_);
+  state_.paused = paused;
+  cv_.notify_all();
+}
+
+void Generation::step_once() {
+  std::lock_guard lock(mu_);
+  state_.paused = true;
+  ++steps_allowed_;
+  cv_.notify_all();
 }
 
 RunState Generation::state() const {
@@ -65,6 +84,15 @@ std::vector<std::string> finest_blocks(const std::vector<std::string>& names) {
 }  // namespace
 
 void Generation::on_event(const pipeline::Event& e) {
+  fold(e);
+  if (!std::holds_alternative<pipeline::StepDone>(e)) return;
+  // Paused: the run waits here, between two UNet steps, until resumed, allowed one step, or stopped.
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !state_.paused || steps_allowed_ > 0 || cancel_.requested(); });
+  if (state_.paused && steps_allowed_ > 0) --steps_allowed_;
+}
+
+void Generation::fold(const pipeline::Event& e) {
   std::lock_guard lock(mu_);
   RunState& s = state_;
   if (auto* r = std::get_if<pipeline::RunStarted>(&e)) {

@@ -2,6 +2,7 @@
 // A generation run on its own thread, on the viewer's context: loads the model (and adapters), runs text-to-image
 // or EZIGen, and folds the pipeline's events into a RunState the UI thread copies each frame. Stop requests the
 // run's cancel flag (checked between steps and between the pieces of a step); the destructor stops and joins.
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,7 @@ struct RunState {
   std::string device, precision;
   pipeline::RunStarted started;
   int steps_done = 0;    // UNet steps over the whole run
+  bool paused = false;   // held after a step (Pause), until Resume, Step or Stop
   int step_index = 0, step_total = 0;
   pipeline::Phase phase = pipeline::Phase::Text;
   int round = 0;
@@ -80,18 +82,24 @@ class Generation {
   Generation& operator=(const Generation&) = delete;
 
   RunState state() const;
-  void stop() { cancel_.request(); }
+  void stop();
+  // Pause holds the run after its current UNet step; step_once lets exactly one more step run, then holds again.
+  void set_paused(bool paused);
+  void step_once();
   bool done() const;
   int steps_done() const;  // without copying the state
 
  private:
   void run();
   void on_event(const pipeline::Event& e);
+  void fold(const pipeline::Event& e);  // into state_
 
   gpu::Context& ctx_;
   RunSettings settings_;
   pipeline::CancelFlag cancel_;
   mutable std::mutex mu_;
+  std::condition_variable cv_;  // wakes a paused run
+  int steps_allowed_ = 0;
   RunState state_;
   std::optional<Correspondence> correspondence_;  // built from the first capture's shape
   std::vector<std::string> capture_blocks_;

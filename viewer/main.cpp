@@ -137,6 +137,8 @@ int run_viewer(const ViewerArgs& a) {
     ImGui::NewFrame();
     const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live());
     if (act.stop) gen.stop();
+    if (act.pause) gen.set_paused(*act.pause);
+    if (act.step) gen.step_once();
     // Saving: the buttons now, --save once the run has finished (on the frame after, so the report is complete).
     auto save = [&](const SaveItems& items) {
       try {

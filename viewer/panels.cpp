@@ -139,6 +139,13 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   ImGui::Text("frame: %.1f ms mean, %.1f ms max", frames.mean_ms(), frames.max_ms());
   if (s.status == RunState::Status::Running || s.status == RunState::Status::Loading) {
     if (ImGui::Button("Stop")) act.stop = true;
+    if (s.status == RunState::Status::Running) {
+      ImGui::SameLine();
+      if (ImGui::Button(s.paused ? "Resume" : "Pause")) act.pause = !s.paused;
+      ImGui::SameLine();
+      if (ImGui::Button("Step")) act.step = true;
+      if (s.paused) ImGui::Text("paused after step %d", s.step_index + 1);
+    }
   }
   ImGui::Separator();
   ImGui::Text("save:");

@@ -28,6 +28,8 @@ struct FrameStats {
 
 struct PanelActions {
   bool stop = false;
+  std::optional<bool> pause;  // set: pause (true) or resume (false)
+  bool step = false;          // one more step, then hold
   SaveItems save;  // the Save buttons pressed this frame
 };
 
