@@ -22,6 +22,7 @@
 #include "tools/ezivk/commands.h"
 #include "viewer/args.h"
 #include "viewer/generation.h"
+#include "viewer/inputs.h"
 #include "viewer/panels.h"
 #include "viewer/picture_renderer.h"
 #include "viewer/state_report.h"
@@ -97,7 +98,8 @@ class ImGuiLayer {
   gpu::Handle<VkDescriptorPool> pool_;
 };
 
-int run_viewer(const ViewerArgs& a) {
+int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_args) {
+  ViewerArgs a = launch;  // a run started from the Inputs panel replaces a.run
   // Outputs are checked before the window opens, and written together at the end.
   io::OutputSet outputs;
   if (!a.screenshot.empty()) outputs.add(a.screenshot, "--headless-screenshot");
@@ -116,7 +118,8 @@ int run_viewer(const ViewerArgs& a) {
   ImGuiLayer gui(ctx, win);
   PictureRenderer pictures(ctx, win.render_pass());
   Panels panels(ctx, pictures, a.select, a.tab);
-  Generation gen(ctx, a.run);
+  auto gen = std::make_unique<Generation>(ctx, a.run);
+  Inputs inputs(launch_args);
 
   FrameStats frames;
   int frames_after_done = 0;
@@ -128,17 +131,25 @@ int run_viewer(const ViewerArgs& a) {
   while (!win.should_close()) {
     // Poll, not wait: the run's progress must show without input. Idle frames are paced by FIFO presentation.
     glfwPollEvents();
-    s = gen.state();
+    s = gen->state();
     const int steps_before = s.steps_done;
     const bool running = s.status == RunState::Status::Running;
     win.wait_frame();  // the pictures' buffers are rewritten below: the last frame must be done reading them
     ImGui_ImplVulkan_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
-    const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live());
-    if (act.stop) gen.stop();
-    if (act.pause) gen.set_paused(*act.pause);
-    if (act.step) gen.step_once();
+    const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live(), &inputs, win.take_dropped());
+    if (act.rerun) {
+      // A new run from the Inputs panel: the current one stops (within a piece of a step) and joins first.
+      gen.reset();
+      a.run = act.rerun->run;
+      frames.in_step.clear();
+      saved_at_end = true;  // --save was for the launch run
+      gen = std::make_unique<Generation>(ctx, a.run);
+    }
+    if (act.stop) gen->stop();
+    if (act.pause) gen->set_paused(*act.pause);
+    if (act.step) gen->step_once();
     // Saving: the buttons now, --save once the run has finished (on the frame after, so the report is complete).
     auto save = [&](const SaveItems& items) {
       try {
@@ -161,7 +172,7 @@ int run_viewer(const ViewerArgs& a) {
       if (save(a.save)) save_error.clear();
     }
     ImGui::Render();
-    const bool done = gen.done();
+    const bool done = gen->done();
     // Headless: a few frames after the run ends (so the last state is drawn), capture and leave.
     const bool capture = !a.screenshot.empty() && done && ++frames_after_done >= 3;
     if (VkCommandBuffer cb = win.begin_frame()) {
@@ -175,15 +186,15 @@ int run_viewer(const ViewerArgs& a) {
     frames.ms.push_back(std::chrono::duration<double, std::milli>(now - last).count());
     if (frames.ms.size() > 240) frames.ms.pop_front();
     last = now;
-    if (running && steps_before >= 1 && gen.steps_done() == steps_before) {
+    if (running && steps_before >= 1 && gen->steps_done() == steps_before) {
       if (frames.in_step.size() <= size_t(steps_before)) frames.in_step.resize(size_t(steps_before) + 1, 0);
       ++frames.in_step[size_t(steps_before)];
     }
     if (capture) break;
     if (a.screenshot.empty() && !a.dump_state.empty() && done && ++frames_after_done >= 3) break;
   }
-  gen.stop();
-  s = gen.state();
+  gen->stop();
+  s = gen->state();
   if (!a.screenshot.empty()) {
     if (!captured) fail("the window's image could not be captured (the surface does not allow reading it back)");
     const auto bytes = io::encode_png(win.captured(), {{"Software", "ezivk-viewer"}}, a.screenshot);
@@ -224,7 +235,7 @@ int main(int argc, char** argv) {
       std::fputs(ezivk::viewer::kUsage, stdout);
       return 0;
     }
-    return ezivk::viewer::run_viewer(a);
+    return ezivk::viewer::run_viewer(a, args);
   } catch (const ezivk::cli::UsageError& e) {
     std::fprintf(stderr, "ezivk-viewer: %s\n", e.what());
     return 2;

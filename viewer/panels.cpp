@@ -97,7 +97,8 @@ void Panels::compare(const RunState& s, float side) {
   ImGui::EndGroup();
 }
 
-PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes) {
+PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
+                          Inputs* inputs, const std::vector<std::string>& dropped) {
   layout_ = {};
   auto show = [&](const std::string& name, Picture& pic, float side) { return place(name, pic, side); };
   auto end_window = [&](const char* name) {
@@ -159,6 +160,12 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   ImGui::SameLine();
   act.save.timeline_gif = ImGui::SmallButton("timeline GIF");
   if (!notice_.empty()) ImGui::TextWrapped("%s", notice_.c_str());
+  if (inputs) {
+    ImGui::Separator();
+    // Open when a file is dropped, so the new subject is seen.
+    if (!dropped.empty()) ImGui::SetNextItemOpen(true);
+    if (ImGui::CollapsingHeader("Inputs")) act.rerun = inputs->draw(dropped);
+  }
   end_window("Run");
 
   ImGui::SetNextWindowPos(ImVec2(left, 0));

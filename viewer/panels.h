@@ -12,6 +12,7 @@
 #include "engine/io/image.h"
 #include "viewer/attention_view.h"
 #include "viewer/generation.h"
+#include "viewer/inputs.h"
 #include "viewer/save.h"
 #include "viewer/picture_renderer.h"
 
@@ -31,6 +32,7 @@ struct PanelActions {
   std::optional<bool> pause;  // set: pause (true) or resume (false)
   bool step = false;          // one more step, then hold
   SaveItems save;  // the Save buttons pressed this frame
+  std::optional<ViewerArgs> rerun;  // Run pressed in the Inputs panel, with arguments that parse
 };
 
 // Where the last frame put each window and picture, in window pixels (x, y, width, height): what --dump-state
@@ -51,7 +53,9 @@ class Panels {
   // `tab`: the bottom panel's tab to open first (rounds, compare, layers).
   Panels(gpu::Context& ctx, PictureRenderer& renderer, std::optional<std::pair<float, float>> select, std::string tab)
       : ctx_(ctx), renderer_(renderer), attention_(select), first_tab_(std::move(tab)) {}
-  PanelActions draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes);
+  // `inputs` (may be null): the editable settings, drawn in the Run window; `dropped`: files dropped on the window.
+  PanelActions draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
+                    Inputs* inputs = nullptr, const std::vector<std::string>& dropped = {});
   const AttentionView& attention() const { return attention_; }
   const Layout& layout() const { return layout_; }
   int layers_columns() const { return layers_columns_; }  // steps shown in the Layers tab's last frame

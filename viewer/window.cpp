@@ -54,6 +54,10 @@ Window::Window(gpu::Context& ctx, int width, int height, const std::string& titl
   window_ = glfwCreateWindow(width, height, title.c_str(), nullptr, nullptr);
   if (!window_) fail("could not open a " + std::to_string(width) + "x" + std::to_string(height) + " window");
   glfwSetWindowUserPointer(window_, this);
+  glfwSetDropCallback(window_, [](GLFWwindow* w, int count, const char** paths) {
+    auto* self = static_cast<Window*>(glfwGetWindowUserPointer(w));
+    for (int i = 0; i < count; ++i) self->dropped_.emplace_back(paths[i]);
+  });
   glfwSetFramebufferSizeCallback(window_, [](GLFWwindow* w, int, int) {
     static_cast<Window*>(glfwGetWindowUserPointer(w))->resized_ = true;
   });
@@ -120,6 +124,12 @@ Window::~Window() {
   readback_ = gpu::Arena();
   vkDestroySurfaceKHR(ctx_.instance(), surface_, nullptr);
   glfwDestroyWindow(window_);
+}
+
+std::vector<std::string> Window::take_dropped() {
+  std::vector<std::string> out;
+  out.swap(dropped_);
+  return out;
 }
 
 bool Window::should_close() const { return glfwWindowShouldClose(window_); }

@@ -34,6 +34,7 @@ class Window {
 
   GLFWwindow* handle() const { return window_; }
   bool should_close() const;
+  std::vector<std::string> take_dropped();  // files dropped on the window since the last call
   VkRenderPass render_pass() const { return render_pass_.get(); }
   uint32_t image_count() const { return uint32_t(images_.size()); }
 
@@ -49,6 +50,7 @@ class Window {
   int height() const { return int(extent_.height); }
 
  private:
+  std::vector<std::string> dropped_;
   void create_swapchain();
   void destroy_swapchain();
 

@@ -1,0 +1,37 @@
+#pragma once
+// The Inputs panel: the run's settings as editable fields (model, adapter, subject image and caption, prompt,
+// negative prompt, seed, steps, guidance, scheduler, split, rounds, size), starting from the launch command line. Run
+// turns them back into `ezivk-viewer` arguments and parses them exactly as the command line is parsed, so the window
+// and the command line accept the same things and fail with the same messages. A file dropped on the window becomes
+// the subject image.
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "viewer/args.h"
+
+namespace ezivk::viewer {
+
+class Inputs {
+ public:
+  explicit Inputs(const std::vector<std::string>& launch_args);
+
+  // Draws the fields into the current window. Returns the new run's arguments when Run was pressed and they parse;
+  // otherwise the parse error stays visible under the button.
+  std::optional<ViewerArgs> draw(const std::vector<std::string>& dropped_files);
+
+  void set(const std::string& option, const std::string& value);  // one field, by its option name
+  std::string get(const std::string& option) const;
+  // The arguments the fields stand for: every non-empty field, then the launch options that have no field (for
+  // example --precision, --min-rounds), without the ones that end a run headless or write files.
+  std::vector<std::string> args() const;
+
+ private:
+  std::map<std::string, std::array<char, 1024>> fields_;
+  std::vector<std::string> passthrough_;
+  std::string error_;
+};
+
+}  // namespace ezivk::viewer
