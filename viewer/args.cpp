@@ -26,6 +26,7 @@ const char* kUsage =
     "  --headless-screenshot PNG  render until the run ends, write the window's image and exit\n"
     "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
     "  --window WxH               window size (default 1280x800)\n"
+    "  --idle-frames N            frames drawn after the run ends before a headless exit (default 3)\n"
     "  --tab rounds|compare|layers  the bottom panel's tab at start (default rounds)\n"
     "  --save LIST                when the run finishes, save: image, map, report, rounds-gif, timeline-gif or all\n"
     "                             (comma-separated; the Save buttons do the same at any time)\n"
@@ -77,6 +78,8 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       v.tab = option_value(args, i);
       if (v.tab != "rounds" && v.tab != "compare" && v.tab != "layers")
         throw UsageError("--tab must be rounds, compare or layers, got '" + v.tab + "'");
+    } else if (a == "--idle-frames") {
+      v.idle_frames = int(parse_int(option_value(args, i), "--idle-frames", 1, 100000));
     } else if (a == "--save") {
       v.save = parse_save_items(option_value(args, i));
     } else if (a == "--save-dir") {

@@ -20,6 +20,7 @@ struct ViewerArgs {
   int width = 1280, height = 800;
   uint32_t submit_every = 64;
   std::string tab = "rounds";
+  int idle_frames = 3;  // frames drawn after the run ends before --headless-screenshot / --dump-state exit
   SaveItems save;              // written when the run finishes (--save), into save_dir
   std::string save_dir = ".";  // the bottom panel's first tab: rounds, compare or layers
   bool help = false;

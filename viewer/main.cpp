@@ -174,7 +174,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     ImGui::Render();
     const bool done = gen->done();
     // Headless: a few frames after the run ends (so the last state is drawn), capture and leave.
-    const bool capture = !a.screenshot.empty() && done && ++frames_after_done >= 3;
+    const bool capture = !a.screenshot.empty() && done && ++frames_after_done >= a.idle_frames;
     if (VkCommandBuffer cb = win.begin_frame()) {
       pictures.begin_render(cb, float(win.width()), float(win.height()));
       ImGui_ImplVulkan_RenderDrawData(ImGui::GetDrawData(), cb);
@@ -183,15 +183,17 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     }
     pictures.end_frame();
     const auto now = std::chrono::steady_clock::now();
-    frames.ms.push_back(std::chrono::duration<double, std::milli>(now - last).count());
+    const double ms = std::chrono::duration<double, std::milli>(now - last).count();
+    frames.ms.push_back(ms);
     if (frames.ms.size() > 240) frames.ms.pop_front();
+    (running ? frames.while_running : frames.while_idle).add(ms);
     last = now;
     if (running && steps_before >= 1 && gen->steps_done() == steps_before) {
       if (frames.in_step.size() <= size_t(steps_before)) frames.in_step.resize(size_t(steps_before) + 1, 0);
       ++frames.in_step[size_t(steps_before)];
     }
     if (capture) break;
-    if (a.screenshot.empty() && !a.dump_state.empty() && done && ++frames_after_done >= 3) break;
+    if (a.screenshot.empty() && !a.dump_state.empty() && done && ++frames_after_done >= a.idle_frames) break;
   }
   gen->stop();
   s = gen->state();

@@ -1,5 +1,6 @@
 #pragma once
 // The viewer's ImGui panels, drawn from a copy of the run's state each frame.
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <map>
@@ -20,6 +21,12 @@ namespace ezivk::viewer {
 
 struct FrameStats {
   std::deque<double> ms;  // recent frame times
+  struct Summary {  // every frame of one kind since the start
+    double sum = 0, max = 0;
+    int count = 0;
+    void add(double v) { sum += v, max = std::max(max, v), ++count; }
+    double mean() const { return count ? sum / count : 0.0; }
+  } while_running, while_idle;  // frames begun while a run was computing, and the others
   // in_step[k]: frames drawn from start to end while UNet step k + 1 (or the work after step k) was in flight, so
   // no step finished during them; k >= 1. The count that shows the UI never waits for a whole step.
   std::vector<int> in_step;

@@ -41,7 +41,9 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"final_image", s.final_image ? nlohmann::json({{"width", s.final_image->width}, {"height", s.final_image->height}})
                                                     : nlohmann::json()},
                       {"window", {{"width", window_w}, {"height", window_h}}},
-                      {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()}}},
+                      {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()},
+                                    {"while_running", {{"mean", frames.while_running.mean()}, {"max", frames.while_running.max}, {"count", frames.while_running.count}}},
+                                    {"while_idle", {{"mean", frames.while_idle.mean()}, {"max", frames.while_idle.max}, {"count", frames.while_idle.count}}}}},
                       // frames_in_step[k]: frames drawn wholly while the step after step k was computing.
                       {"frames_in_step", frames.in_step},
                       {"layout", {{"windows", rect_json(layout.windows)}, {"pictures", rect_json(layout.pictures)}}}};
