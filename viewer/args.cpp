@@ -27,6 +27,7 @@ const char* kUsage =
     "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
     "  --window WxH               window size (default 1280x800)\n"
     "  --idle-frames N            frames drawn after the run ends before a headless exit (default 3)\n"
+    "  --resize-at N:WxH          resize the window once N steps are done, as a user would (scripted demos, tests)\n"
     "  --tab rounds|compare|layers  the bottom panel's tab at start (default rounds)\n"
     "  --save LIST                when the run finishes, save: image, map, report, rounds-gif, timeline-gif or all\n"
     "                             (comma-separated; the Save buttons do the same at any time)\n"
@@ -78,6 +79,14 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       v.tab = option_value(args, i);
       if (v.tab != "rounds" && v.tab != "compare" && v.tab != "layers")
         throw UsageError("--tab must be rounds, compare or layers, got '" + v.tab + "'");
+    } else if (a == "--resize-at") {
+      const std::string s = option_value(args, i);
+      const auto colon = s.find(':');
+      if (colon == std::string::npos) throw UsageError("--resize-at must be N:WxH, got '" + s + "'");
+      int64_t w = 0, h = 0;
+      cli::parse_size(s.substr(colon + 1), w, h);
+      if (w < 320 || h < 240) throw UsageError("--resize-at: the window must be at least 320x240");
+      v.resize_at = std::tuple{int(parse_int(s.substr(0, colon), "--resize-at N", 0, 1000000)), int(w), int(h)};
     } else if (a == "--idle-frames") {
       v.idle_frames = int(parse_int(option_value(args, i), "--idle-frames", 1, 100000));
     } else if (a == "--save") {

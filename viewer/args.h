@@ -2,6 +2,7 @@
 // ezivk-viewer's command line: the generation flags of `ezivk generate` (a run starts at launch) plus the viewer's
 // own (--select, --headless-screenshot, --dump-state, --window, --submit-every).
 #include <optional>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,7 +21,8 @@ struct ViewerArgs {
   int width = 1280, height = 800;
   uint32_t submit_every = 64;
   std::string tab = "rounds";
-  int idle_frames = 3;  // frames drawn after the run ends before --headless-screenshot / --dump-state exit
+  int idle_frames = 3;
+  std::optional<std::tuple<int, int, int>> resize_at;  // (steps done, width, height): resize the window then (tests, demos)  // frames drawn after the run ends before --headless-screenshot / --dump-state exit
   SaveItems save;              // written when the run finishes (--save), into save_dir
   std::string save_dir = ".";  // the bottom panel's first tab: rounds, compare or layers
   bool help = false;

@@ -132,6 +132,10 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     // Poll, not wait: the run's progress must show without input. Idle frames are paced by FIFO presentation.
     glfwPollEvents();
     s = gen->state();
+    if (a.resize_at && s.steps_done >= std::get<0>(*a.resize_at)) {
+      win.request_size(std::get<1>(*a.resize_at), std::get<2>(*a.resize_at));
+      a.resize_at.reset();
+    }
     const int steps_before = s.steps_done;
     const bool running = s.status == RunState::Status::Running;
     win.wait_frame();  // the pictures' buffers are rewritten below: the last frame must be done reading them
@@ -153,7 +157,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     // Saving: the buttons now, --save once the run has finished (on the frame after, so the report is complete).
     auto save = [&](const SaveItems& items) {
       try {
-        const auto files = save_run(items, a.save_dir, s, a.run, state_json(s, a, frames, win.width(), win.height(), panels),
+        const auto files = save_run(items, a.save_dir, s, a.run, state_json(s, a, frames, win.width(), win.height(), panels, win.swapchains_created()),
                                     panels.attention());
         std::string text = "saved";
         for (const auto& f : files) text += " " + f.string();
@@ -203,13 +207,13 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     outputs.stage(a.screenshot, [&](std::ostream& f) { f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())); });
   }
   if (!a.dump_state.empty())
-    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win.width(), win.height(), panels).dump(2) << "\n"; });
+    outputs.stage(a.dump_state, [&](std::ostream& f) { f << state_json(s, a, frames, win.width(), win.height(), panels, win.swapchains_created()).dump(2) << "\n"; });
   outputs.commit();
   cli::fail_on_validation_messages(ctx);
   if (a.save.any() && !saved_at_end && s.status == RunState::Status::Finished) {
     saved_at_end = true;
     try {
-      save_run(a.save, a.save_dir, s, a.run, state_json(s, a, frames, win.width(), win.height(), panels), panels.attention());
+      save_run(a.save, a.save_dir, s, a.run, state_json(s, a, frames, win.width(), win.height(), panels, win.swapchains_created()), panels.attention());
     } catch (const std::exception& e) {
       save_error = e.what();
     }

@@ -18,7 +18,7 @@ nlohmann::json rect_json(const std::map<std::string, Layout::Rect>& rects) {
 }  // namespace
 
 nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameStats& frames, int window_w, int window_h,
-                          const Panels& panels) {
+                          const Panels& panels, int swapchains) {
   const Layout& layout = panels.layout();
   nlohmann::json rounds = nlohmann::json::array();
   for (const auto& r : s.rounds)
@@ -40,7 +40,7 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"sketch_shown", bool(s.sketch)},
                       {"final_image", s.final_image ? nlohmann::json({{"width", s.final_image->width}, {"height", s.final_image->height}})
                                                     : nlohmann::json()},
-                      {"window", {{"width", window_w}, {"height", window_h}}},
+                      {"window", {{"width", window_w}, {"height", window_h}, {"swapchains", swapchains}}},
                       {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()},
                                     {"while_running", {{"mean", frames.while_running.mean()}, {"max", frames.while_running.max}, {"count", frames.while_running.count}}},
                                     {"while_idle", {{"mean", frames.while_idle.mean()}, {"max", frames.while_idle.max}, {"count", frames.while_idle.count}}}}},

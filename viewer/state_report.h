@@ -12,8 +12,9 @@ namespace ezivk::viewer {
 nlohmann::json settings_json(const RunSettings& r);
 
 // Rounds, status, device, frame statistics and frames during steps, where every panel and picture was drawn, the
-// timeline, and the selected point's correspondence map as the panels aggregate it. window_w/h: the window's size.
+// timeline, and the selected point's correspondence map as the panels aggregate it. window_w/h: the window's size;
+// swapchains: how many the window has created (1 + recreations after resizes).
 nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameStats& frames, int window_w, int window_h,
-                          const Panels& panels);
+                          const Panels& panels, int swapchains = 1);
 
 }  // namespace ezivk::viewer

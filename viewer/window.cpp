@@ -132,6 +132,8 @@ std::vector<std::string> Window::take_dropped() {
   return out;
 }
 
+void Window::request_size(int width, int height) { glfwSetWindowSize(window_, width, height); }
+
 bool Window::should_close() const { return glfwWindowShouldClose(window_); }
 
 void Window::create_swapchain() {
@@ -161,6 +163,7 @@ void Window::create_swapchain() {
   sc.presentMode = VK_PRESENT_MODE_FIFO_KHR;  // always supported
   sc.clipped = VK_TRUE;
   vk_check(vkCreateSwapchainKHR(dev, &sc, nullptr, &swapchain_), "creating the swapchain");
+  ++swapchains_created_;
   uint32_t n = 0;
   vkGetSwapchainImagesKHR(dev, swapchain_, &n, nullptr);
   images_.resize(n);

@@ -35,6 +35,8 @@ class Window {
   GLFWwindow* handle() const { return window_; }
   bool should_close() const;
   std::vector<std::string> take_dropped();  // files dropped on the window since the last call
+  int swapchains_created() const { return swapchains_created_; }  // 1 + the recreations (resizes, restores)
+  void request_size(int width, int height);  // as a user's resize would
   VkRenderPass render_pass() const { return render_pass_.get(); }
   uint32_t image_count() const { return uint32_t(images_.size()); }
 
@@ -51,6 +53,7 @@ class Window {
 
  private:
   std::vector<std::string> dropped_;
+  int swapchains_created_ = 0;
   void create_swapchain();
   void destroy_swapchain();
 

@@ -24,6 +24,7 @@
 #include "engine/pipeline/ezigen_weights.h"
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/pipeline/subject_bank.h"
+#include "engine/pipeline/text_to_image.h"
 #include "support/gpu_fixture.h"
 #include "viewer/round_compare.h"
 #include "tests/models/golden.h"
@@ -348,6 +349,34 @@ TEST_F(ViewerHeadless, FramesKeepComingWhileAStepComputes) {
   }
   if (checked == 0) GTEST_SKIP() << "every step was shorter than four frames on this device; nothing to check";
   fs::remove_all(json.parent_path());
+}
+
+// Resizing mid-run: the swapchain is recreated at the new size and the pictures are still drawn right (the final
+// image pixel for pixel against the same text-to-image run in this process).
+TEST_F(ViewerHeadless, ResizingMidRunRecreatesTheSwapchainAndKeepsDrawing) {
+  if (std::system("command -v Xvfb > /dev/null") != 0) GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
+  const fs::path png = scratch("resize.png"), json = scratch("resize.json");
+  const Result r = run_viewer("--model " + model_dir("sd2-tiny").string() +
+                              " --prompt 'a photo of a cat' --seed 11 --steps 4 --scheduler ddim --window 640x400"
+                              " --resize-at 2:720x480 --headless-screenshot " + png.string() + " --dump-state " + json.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("validation"), std::string::npos) << r.output;
+  const io::Image8 shot = io::read_image(png);
+  EXPECT_EQ(shot.width, 720);
+  EXPECT_EQ(shot.height, 480);
+  std::ifstream f(json);
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["window"]["width"], 720);
+  EXPECT_GE(j["window"]["swapchains"].get<int>(), 2);
+  auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F16);
+  pipeline::TextToImageParams p;
+  p.prompt = "a photo of a cat";
+  p.seed = 11;
+  p.steps = 4;
+  p.scheduler = sched::SchedulerKind::DDIM;
+  const auto want = pipeline::text_to_image(*sd, p, {}).images.at(0);
+  EXPECT_EQ(picture_difference(shot, j["layout"]["pictures"]["output"], want), 0);
+  fs::remove_all(png.parent_path());
 }
 
 TEST_F(ViewerHeadless, BadInputFailsBeforeTheWindowOpens) {
