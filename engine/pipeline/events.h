@@ -64,6 +64,7 @@ struct StepDone {
 struct SketchReady {
   SnapshotPtr latent;
   ImagePtr x0_image;
+  int64_t gen_a_values = 0;  // generator A's values drawn when the sketch was reached (to re-run from it)
 };
 
 // A transfer round finished (round 0 is the first pass's image). similarity: against the image before it (absent

@@ -254,6 +254,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
 
     // --- 2. the first pass: sketch, then transfer -------------------------------------------------------------
     io::Image8 prev;
+    if (p.start_image && p.from_sketch) fail("a start image and a kept sketch exclude each other");
     if (p.start_image) {
       if (p.start_image->width != r.width || p.start_image->height != r.height || p.start_image->channels != 3)
         fail("--start-image must be RGB " + std::to_string(r.width) + "x" + std::to_string(r.height));
@@ -262,7 +263,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
       t0 = Clock::now();
       Denoiser den(sd, *scheduler, 1, h, w, guided);
       r.state_bytes = den.state_bytes();
-      den.init_noise(gen_a);
+      if (!p.from_sketch) den.init_noise(gen_a);
       int64_t drawn = n;
       auto take_sketch = [&](bool after_step) {
         r.sketch_latent = den.download_latent();
@@ -273,10 +274,38 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
           r.sketch_x0 = decode(den.x0()).images.at(0);
           x0_image = std::make_shared<const io::Image8>(*r.sketch_x0);
         }
-        emit(SketchReady{snapshot(latent_shape, r.sketch_latent), x0_image});
+        emit(SketchReady{snapshot(latent_shape, r.sketch_latent), x0_image, drawn});
       };
-      if (r.switch_step == 0) take_sketch(false);
+      int first_step = 0;
+      if (p.from_sketch) {
+        const auto& k = *p.from_sketch;
+        if (scheduler->history_slots() > 0)
+          fail(r.scheduler + " keeps a history of steps, so it cannot start at the split; re-running from a sketch needs ddpm or ddim");
+        auto differs = [&](const std::string& what, const std::string& kept, const std::string& now) {
+          if (kept != now)
+            fail("re-running from a kept sketch needs the same " + what + " as the run that made it (" + kept + "), got " + now);
+        };
+        differs("seed", std::to_string(k.seed), std::to_string(p.seed));
+        differs("steps", std::to_string(k.steps), std::to_string(N));
+        differs("split", std::to_string(k.split), std::to_string(p.split));
+        differs("scheduler", k.scheduler, r.scheduler);
+        differs("size", std::to_string(k.width) + "x" + std::to_string(k.height), std::to_string(r.width) + "x" + std::to_string(r.height));
+        if (int64_t(k.latent.size()) != n || k.gen_a_values < n || k.gen_a_values % n)
+          fail("the kept sketch does not fit this model: " + std::to_string(k.latent.size()) + " latent values for " +
+               std::to_string(n) + ", " + std::to_string(k.gen_a_values) + " generator values drawn");
+        // Generator A replays the same draws (the same call sizes) the first run made up to the split.
+        for (int64_t d = 0; d < k.gen_a_values; d += n) gen_a.randn(n);
+        den.set_latent(k.latent);
+        drawn = k.gen_a_values;
+        first_step = r.switch_step;
+        r.sketch_latent = k.latent;
+        r.gen_a_values_at_split = drawn;
+        emit(SketchReady{snapshot(latent_shape, r.sketch_latent), nullptr, drawn});
+      } else if (r.switch_step == 0) {
+        take_sketch(false);
+      }
       DenoiseRange range;
+      range.first = first_step;
       range.guidance = p.guidance;
       range.context = &first_ctx.context;
       range.unet = &unet;

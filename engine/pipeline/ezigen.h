@@ -73,6 +73,21 @@ struct EzigenParams {
   RoundPolicy rounds;
   bool baseline = false;                    // also the text-only image of the same seed
   std::optional<io::Image8> start_image;    // rounds start from this instead of a first pass (model size, RGB)
+  // Re-running the transfer from a kept sketch: the first pass starts at the split from this latent (a previous
+  // run's sketch_latent), with generator A advanced by the values that run had drawn there, so the sketch's steps are
+  // not recomputed. The run must have the same seed, steps, split, scheduler and size (checked against `of`); with
+  // every other setting the same it reproduces that run exactly. Subjects, adapter strength, guidance after the
+  // split and the rounds may change.
+  struct KeptSketch {
+    std::vector<float> latent;   // [1, C, h, w]
+    int64_t gen_a_values = 0;    // EzigenResult::gen_a_values_at_split
+    uint64_t seed = 0;
+    int steps = 0;
+    double split = 0;
+    std::string scheduler;       // EzigenResult::scheduler
+    int64_t width = 0, height = 0;
+  };
+  std::optional<KeptSketch> from_sketch;
   bool preview_x0 = false;
   const CancelFlag* cancel = nullptr;
   ClipImageEmbedder* clip = nullptr;  // the image tower for rounds.similarity == "clip"

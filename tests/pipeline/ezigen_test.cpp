@@ -204,6 +204,46 @@ TEST_F(EzigenRun, SketchStepsEqualTextToImage) {
   EXPECT_EQ(r.gen_a_values_at_split, int64_t(r.sketch_latent.size()) * (1 + r.switch_step));
 }
 
+// Re-running the transfer from a kept sketch: with the same settings the run is the same run, bit for bit (final
+// image, rounds, first pass) without running the sketch's steps again; with other settings after the split (round
+// guidance) it differs; settings that fix the sketch (seed, steps) must match.
+TEST_F(EzigenRun, RerunFromAKeptSketchReproducesTheRunWithoutItsSketchSteps) {
+  const auto c = ezigen_case("ezigen_reference");
+  auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F32);
+  auto p = params_of(*sd, c);
+  p.rounds.fixed = 1;
+  const auto full = pipeline::ezigen_generate(*sd, nullptr, p);
+  pipeline::EzigenParams::KeptSketch k{full.sketch_latent, full.gen_a_values_at_split, p.seed, p.steps, p.split,
+                                       full.scheduler, full.width, full.height};
+  auto again = p;
+  again.from_sketch = k;
+  int first_pass_steps = 0, lowest = 1 << 30;
+  const auto rerun = pipeline::ezigen_generate(*sd, nullptr, again, [&](const pipeline::Event& e) {
+    if (auto* s = std::get_if<pipeline::StepDone>(&e); s && s->round == 0) ++first_pass_steps, lowest = std::min(lowest, s->index);
+  });
+  EXPECT_EQ(lowest, full.switch_step);
+  EXPECT_EQ(first_pass_steps, p.steps - full.switch_step);
+  ASSERT_TRUE(full.first && rerun.first);
+  EXPECT_EQ(rerun.first->pixels, full.first->pixels);
+  EXPECT_EQ(rerun.image.pixels, full.image.pixels);
+  EXPECT_EQ(rerun.first_latent, full.first_latent);
+
+  auto other = again;
+  other.round_guidance = p.round_guidance + 2.0;
+  const auto changed = pipeline::ezigen_generate(*sd, nullptr, other);
+  EXPECT_EQ(changed.first->pixels, full.first->pixels);  // the first pass did not change
+  EXPECT_NE(changed.image.pixels, full.image.pixels);    // the round did
+
+  auto wrong = again;
+  wrong.seed = p.seed + 1;
+  try {
+    pipeline::ezigen_generate(*sd, nullptr, wrong);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("seed"), std::string::npos) << e.what();
+  }
+}
+
 // The stop rule: fixed counts, the bounds, the threshold.
 TEST(EzigenStopRule, FixedBoundsAndThreshold) {
   pipeline::RoundPolicy fixed;
