@@ -25,6 +25,7 @@ const char* status_name(RunState::Status s) {
 
 Generation::Generation(gpu::Context& ctx, RunSettings settings) : ctx_(ctx), settings_(std::move(settings)) {
   state_.device = ctx.caps().name;
+  state_.sketch = settings_.sketch_image;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -109,7 +110,15 @@ void Generation::fold(const pipeline::Event& e) {
     if (st->x0) s.x0 = st->x0;
     s.timeline.push_back({st->round, st->index, st->total, st->phase, st->x0, nullptr});
   } else if (auto* sk = std::get_if<pipeline::SketchReady>(&e)) {
-    s.sketch = sk->x0_image;
+    if (sk->x0_image) s.sketch = sk->x0_image;
+    if (sk->latent && settings_.ezigen) {
+      const auto& ez = *settings_.ezigen;
+      // A run that itself started from a sketch keeps that one (its own carries no new x̂0).
+      s.kept_sketch = ez.from_sketch ? ez.from_sketch
+                                     : pipeline::EzigenParams::KeptSketch{sk->latent->values, sk->gen_a_values, ez.seed, ez.steps,
+                                                                          ez.split, s.started.scheduler, s.started.width,
+                                                                          s.started.height};
+    }
   } else if (auto* rd = std::get_if<pipeline::RoundDone>(&e)) {
     s.rounds.push_back({rd->round, rd->image, rd->similarity, rd->stop, rd->reason});
   } else if (auto* ac = std::get_if<pipeline::AttentionCaptured>(&e)) {

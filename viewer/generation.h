@@ -28,6 +28,7 @@ struct RunSettings {
   std::optional<pipeline::EzigenParams> ezigen;  // with a subject; its subjects are raw images until prepared
   std::vector<io::Image8> subject_images;
   std::vector<std::string> subject_prompts;
+  pipeline::ImagePtr sketch_image;  // shown as the sketch from the start (a run re-started from a kept sketch)
   int capture_grid = 16;  // the query grid's points per side (at most the finest attention grid's)
   uint64_t map_budget = 256ull << 20;  // host bytes the timeline may keep in per-step correspondences
 };
@@ -67,6 +68,7 @@ struct RunState {
   // (viewer/correspondence.h); a new snapshot after every step with the subject on.
   std::shared_ptr<const Correspondence> correspondence;
   std::vector<TimelineEntry> timeline;  // every step so far, in order
+  std::optional<pipeline::EzigenParams::KeptSketch> kept_sketch;  // what "re-run transfer" starts from
   uint64_t timeline_map_bytes = 0;      // held by the timeline's correspondences (at most RunSettings::map_budget)
   pipeline::ImagePtr subject;           // the first subject as the model sees it
   std::optional<pipeline::LatentRgbFit> preview_fit;  // the model's fitted latent-to-RGB projection, once fitted

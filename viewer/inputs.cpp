@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 
 namespace ezivk::viewer {
 namespace {
@@ -63,7 +64,7 @@ std::vector<std::string> Inputs::args() const {
   return out;
 }
 
-std::optional<ViewerArgs> Inputs::draw(const std::vector<std::string>& dropped) {
+std::optional<Inputs::Request> Inputs::draw(const std::vector<std::string>& dropped, bool can_rerun) {
   if (!dropped.empty()) set("--subject", dropped.front());
   ImGui::PushItemWidth(-90.f);
   for (const auto& [opt, label] : kFields) {
@@ -75,12 +76,22 @@ std::optional<ViewerArgs> Inputs::draw(const std::vector<std::string>& dropped) 
   }
   ImGui::PopItemWidth();
   ImGui::TextDisabled("(drop an image on the window for the subject)");
-  std::optional<ViewerArgs> out;
-  if (ImGui::Button("Run")) {
+  std::optional<Request> out;
+  const bool run = ImGui::Button("Run");
+  bool rerun = false;
+  if (can_rerun) {
+    ImGui::SameLine();
+    rerun = ImGui::Button("Re-run transfer");
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("from the kept sketch: the text-only steps are not run again (same seed, steps, split, scheduler, size)");
+  }
+  if (run || rerun) {
     try {
-      out = parse_args(args());
+      out = Request{parse_args(args()), rerun};
+      if (rerun && !out->args.run.ezigen) throw std::runtime_error("re-running the transfer needs a subject");
       error_.clear();
     } catch (const std::exception& e) {
+      out.reset();
       error_ = e.what();
     }
   }

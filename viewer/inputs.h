@@ -18,9 +18,13 @@ class Inputs {
  public:
   explicit Inputs(const std::vector<std::string>& launch_args);
 
-  // Draws the fields into the current window. Returns the new run's arguments when Run was pressed and they parse;
-  // otherwise the parse error stays visible under the button.
-  std::optional<ViewerArgs> draw(const std::vector<std::string>& dropped_files);
+  struct Request {
+    ViewerArgs args;
+    bool from_sketch = false;  // "Re-run transfer": start at the split from the current run's kept sketch
+  };
+  // Draws the fields into the current window. Returns the new run's arguments when Run (or, with `can_rerun`,
+  // Re-run transfer) was pressed and they parse; otherwise the parse error stays visible under the buttons.
+  std::optional<Request> draw(const std::vector<std::string>& dropped_files, bool can_rerun = false);
 
   void set(const std::string& option, const std::string& value);  // one field, by its option name
   std::string get(const std::string& option) const;

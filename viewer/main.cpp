@@ -146,7 +146,11 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     if (act.rerun) {
       // A new run from the Inputs panel: the current one stops (within a piece of a step) and joins first.
       gen.reset();
-      a.run = act.rerun->run;
+      a.run = act.rerun->args.run;
+      if (act.rerun->from_sketch) {
+        a.run.ezigen->from_sketch = s.kept_sketch;
+        a.run.sketch_image = s.sketch;
+      }
       frames.in_step.clear();
       saved_at_end = true;  // --save was for the launch run
       gen = std::make_unique<Generation>(ctx, a.run);

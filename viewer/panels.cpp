@@ -164,7 +164,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     ImGui::Separator();
     // Open when a file is dropped, so the new subject is seen.
     if (!dropped.empty()) ImGui::SetNextItemOpen(true);
-    if (ImGui::CollapsingHeader("Inputs")) act.rerun = inputs->draw(dropped);
+    if (ImGui::CollapsingHeader("Inputs")) act.rerun = inputs->draw(dropped, s.kept_sketch.has_value() && s.status != RunState::Status::Running);
   }
   end_window("Run");
 

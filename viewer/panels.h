@@ -39,7 +39,7 @@ struct PanelActions {
   std::optional<bool> pause;  // set: pause (true) or resume (false)
   bool step = false;          // one more step, then hold
   SaveItems save;  // the Save buttons pressed this frame
-  std::optional<ViewerArgs> rerun;  // Run pressed in the Inputs panel, with arguments that parse
+  std::optional<Inputs::Request> rerun;  // Run or Re-run transfer pressed in the Inputs panel, arguments that parse
 };
 
 // Where the last frame put each window and picture, in window pixels (x, y, width, height): what --dump-state

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/io/image_file.h"
 #include "support/gpu_fixture.h"
 #include "tests/models/golden.h"
 
@@ -71,6 +72,40 @@ TEST_F(GenerationControl, StopEndsAPausedRun) {
   EXPECT_EQ(s.status, viewer::RunState::Status::Stopped) << s.message;
   EXPECT_EQ(s.steps_done, 1);
   EXPECT_FALSE(s.final_image);
+}
+
+// "Re-run transfer": a second run from the first one's kept sketch skips the text-only steps and, with the same
+// settings, draws the same final image.
+TEST_F(GenerationControl, RerunFromTheKeptSketchSkipsTheSketchSteps) {
+  viewer::RunSettings r = tiny_run(6);
+  r.ezigen.emplace();
+  auto& e = *r.ezigen;
+  e.prompt = "a photo of a dog on the beach";
+  e.steps = 6;
+  e.seed = 8;
+  e.scheduler = sched::SchedulerKind::DDIM;
+  e.rounds.fixed = 1;
+  r.adapter = (fixtures_dir() / "adapters" / "sd2-tiny-ezigen").string();
+  r.subject_images.push_back(io::read_image(fixtures_dir() / "ezigen" / "subject_dog.png"));
+  r.subject_prompts.push_back("a dog");
+  viewer::RunState first;
+  {
+    viewer::Generation g(ctx(), r);
+    first = wait_for(g, [](const viewer::RunState& s) { return g_done(s); });
+  }
+  ASSERT_EQ(first.status, viewer::RunState::Status::Finished) << first.message;
+  ASSERT_TRUE(first.kept_sketch && first.sketch && first.final_image);
+  r.ezigen->from_sketch = first.kept_sketch;
+  r.sketch_image = first.sketch;
+  viewer::Generation g(ctx(), r);
+  const auto second = wait_for(g, [](const viewer::RunState& s) { return g_done(s); });
+  ASSERT_EQ(second.status, viewer::RunState::Status::Finished) << second.message;
+  ASSERT_TRUE(second.final_image);
+  EXPECT_EQ(second.final_image->pixels, first.final_image->pixels);
+  EXPECT_EQ(second.sketch, first.sketch);  // shown from the start
+  ASSERT_FALSE(second.timeline.empty());
+  EXPECT_GT(second.timeline.front().index, 0);  // began at the split
+  EXPECT_LT(second.steps_done, first.steps_done);
 }
 
 }  // namespace
