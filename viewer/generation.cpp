@@ -108,7 +108,8 @@ void Generation::fold(const pipeline::Event& e) {
     s.round = st->round;
     s.step_seconds.push_back(st->seconds);
     if (st->x0) s.x0 = st->x0;
-    s.timeline.push_back({st->round, st->index, st->total, st->phase, st->x0, nullptr});
+    if (st->latent) s.latent = st->latent;
+    s.timeline.push_back({st->round, st->index, st->total, st->phase, st->x0, st->latent, nullptr});
   } else if (auto* sk = std::get_if<pipeline::SketchReady>(&e)) {
     if (sk->x0_image) s.sketch = sk->x0_image;
     if (sk->latent && settings_.ezigen) {
@@ -134,6 +135,8 @@ void Generation::fold(const pipeline::Event& e) {
         s.timeline_map_bytes += s.correspondence->bytes();
       }
     }
+  } else if (auto* sd = std::get_if<pipeline::StageDone>(&e)) {
+    s.stages.push_back({sd->stage, sd->seconds});
   } else if (auto* n = std::get_if<pipeline::Notice>(&e)) {
     s.message = n->text;
   } else if (auto* f = std::get_if<pipeline::Finished>(&e)) {

@@ -46,6 +46,7 @@ struct TimelineEntry {
   int round = 0, index = 0, total = 0;
   pipeline::Phase phase = pipeline::Phase::Text;
   pipeline::SnapshotPtr x0;                              // the step's x̂0 latent
+  pipeline::SnapshotPtr latent;                          // the step's latent x_t
   std::shared_ptr<const Correspondence> correspondence;  // the step's captures; null before the split or past the budget
 };
 
@@ -62,6 +63,8 @@ struct RunState {
   int round = 0;
   std::vector<double> step_seconds;
   pipeline::SnapshotPtr x0;        // the latest step's x̂0 latent [B, C, h, w]
+  pipeline::SnapshotPtr latent;    // the latest step's latent x_t
+  std::vector<std::pair<std::string, double>> stages;  // finished stages and their seconds, in order
   pipeline::ImagePtr sketch, final_image;
   std::vector<RoundView> rounds;
   // Where a grid of output points' adapter attention goes over the subject tokens, at the finest-resolution blocks

@@ -3,6 +3,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -133,6 +134,12 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     const double later = std::accumulate(s.step_seconds.begin() + 1, s.step_seconds.end(), 0.0) / double(s.step_seconds.size() - 1);
     ImGui::Text("%.2f it/s (%s per step after the first)", later > 0 ? 1.0 / later : 0.0, seconds_text(later).c_str());
   }
+  if (!s.stages.empty()) {
+    std::string t = "stages:";
+    for (const auto& [name, sec] : s.stages) t += " " + name + " " + seconds_text(sec) + ",";
+    t.pop_back();
+    ImGui::TextWrapped("%s", t.c_str());
+  }
   ImGui::Separator();
   ImGui::TextWrapped("device: %s", s.device.c_str());
   ImGui::Text("precision: %s", s.precision.c_str());
@@ -174,7 +181,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   // Within the window's content area: the output at half its width, the subject and sketch side by side in the rest
   // (two item spacings between the three).
   const float avail = ImGui::GetContentRegionAvail().x, gap = ImGui::GetStyle().ItemSpacing.x;
-  const float side = std::max(16.f, std::min(avail * 0.5f, H * 0.62f - 60.f));
+  const float side = std::max(16.f, std::min(avail * 0.5f, H * 0.62f - 90.f));
   // A column as wide as its picture: its text wraps instead of widening it and pushing the next one off the window.
   auto begin_column = [](float width) {
     ImGui::BeginGroup();
@@ -200,10 +207,16 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     }
     return proj;
   };
-  if (moment && moment->x0) {
-    ImGui::Text("x̂0 at %s step %d/%d", moment->round ? ("round " + std::to_string(moment->round)).c_str() : "first pass",
-                moment->index + 1, moment->total);
-    output_.set(ctx_, moment->x0, projection_for(*moment->x0));
+  const char* what = show_latent_ ? "latent" : "x̂0";
+  if (moment && (show_latent_ ? moment->latent : moment->x0)) {
+    const auto& src = show_latent_ ? moment->latent : moment->x0;
+    ImGui::Text("%s at %s step %d/%d (%s)", what, moment->round ? ("round " + std::to_string(moment->round)).c_str() : "first pass",
+                moment->index + 1, moment->total, pipeline::phase_name(moment->phase));
+    output_.set(ctx_, src, projection_for(*src));
+    out = show("output", output_, side);
+  } else if (show_latent_ && s.latent && !s.final_image) {
+    ImGui::Text("latent x_t, step %d", s.step_index + 1);
+    output_.set(ctx_, s.latent, projection_for(*s.latent));
     out = show("output", output_, side);
   } else if (s.final_image) {
     ImGui::Text("final image");
@@ -218,6 +231,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     ImGui::Text("waiting for the first step");
   }
   if (out) attention_.output_overlay(*out, corr);
+  ImGui::Checkbox("latent x_t (not x̂0)", &show_latent_);
   end_column();
   const float small = std::max(8.f, std::min(side * 0.5f, (avail - side - 2.f * gap) * 0.5f));
   if (s.subject) {
@@ -249,8 +263,8 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     int pos = live_ ? int(s.timeline.size()) - 1 : std::clamp(scrub_, 0, int(s.timeline.size()) - 1);
     const TimelineEntry& e = s.timeline[size_t(pos)];
     char label[96];
-    std::snprintf(label, sizeof label, "%s, step %d/%d", e.round ? ("round " + std::to_string(e.round)).c_str() : "first pass",
-                  e.index + 1, e.total);
+    std::snprintf(label, sizeof label, "%s, step %d/%d (%s)", e.round ? ("round " + std::to_string(e.round)).c_str() : "first pass",
+                  e.index + 1, e.total, pipeline::phase_name(e.phase));
     ImGui::SetNextItemWidth(-1);
     if (ImGui::SliderInt("##timeline", &pos, 0, int(s.timeline.size()) - 1, label)) live_ = false;
     scrub_ = pos;
@@ -261,7 +275,15 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   if (ImGui::BeginTabBar("bottom")) {
     if (ImGui::BeginTabItem("Rounds", nullptr, tab_flags("rounds"))) {
       if (s.rounds.empty()) ImGui::Text(settings.ezigen ? "no round finished yet" : "text-to-image: no transfer rounds");
-      const float thumb = std::max(40.f, H * 0.38f - 150.f);
+      std::vector<float> sims;
+      for (const auto& r : s.rounds)
+        if (r.similarity) sims.push_back(float(*r.similarity));
+      if (sims.size() >= 1) {
+        char overlay[48];
+        std::snprintf(overlay, sizeof overlay, "similarity per round (last %.4f)", sims.back());
+        ImGui::PlotLines("##similarity", sims.data(), int(sims.size()), 0, overlay, 0.f, 1.f, ImVec2(-1, 40));
+      }
+      const float thumb = std::max(40.f, H * 0.38f - 195.f);
       for (size_t i = 0; i < s.rounds.size(); ++i) {
         const auto& r = s.rounds[i];
         if (i) ImGui::SameLine();

@@ -82,6 +82,7 @@ class Panels {
   std::string notice_;
   int layers_columns_ = 0;
   bool live_ = true;
+  bool show_latent_ = false;  // the Image panel shows x_t instead of x̂0
   int scrub_ = 0;
   int compare_a_ = 0, compare_b_ = -1;
   bool compare_b_latest_ = true;

@@ -57,6 +57,7 @@ struct StepDone {
   Phase phase = Phase::Text;
   int round = 0;             // 0: the first pass (or inversion); r >= 1: transfer round r
   SnapshotPtr x0;            // the predicted x̂0 [B, C, h, w], only when previews were asked for
+  SnapshotPtr latent;        // the current latent x_t after the step [B, C, h, w], likewise
 };
 
 // EZIGen: the first pass reached the split; the latent there (what the adapter's steps start from) and the image

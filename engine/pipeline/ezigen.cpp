@@ -314,7 +314,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
       range.on_step = [&](int i, double seconds) {
         if (scheduler->needs_noise(i)) drawn += n;
         StepDone e{i, N, r.timesteps[size_t(i)], seconds, i < r.switch_step ? Phase::Sketch : Phase::Transfer, 0};
-        if (p.preview_x0) e.x0 = snapshot(latent_shape, den.download_x0());
+        if (p.preview_x0) e.x0 = snapshot(latent_shape, den.download_x0()), e.latent = snapshot(latent_shape, den.download_latent());
         emit(e);
         if (i >= r.switch_step) emit_captures(0, i);
         if (i + 1 == r.switch_step) take_sketch(true);
@@ -354,7 +354,7 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
         range.hooks = [&](int) { return &on; };
         range.on_step = [&](int i, double seconds) {
           StepDone e{i, N, r.timesteps[size_t(i)], seconds, Phase::Round, round};
-          if (p.preview_x0) e.x0 = snapshot(latent_shape, den.download_x0());
+          if (p.preview_x0) e.x0 = snapshot(latent_shape, den.download_x0()), e.latent = snapshot(latent_shape, den.download_latent());
           emit(e);
           emit_captures(round, i);
         };

@@ -214,7 +214,10 @@ EzigenEditResult ezigen_edit(StableDiffusion& sd, const EzigenWeights* weights, 
       };
       tr.on_step = [&](int i, double seconds) {
         StepDone e{i, N, scheduler->timesteps()[size_t(i)], seconds, Phase::Round, round};
-        if (p.preview_x0) e.x0 = std::make_shared<const Snapshot>(Snapshot{latent_shape, den.download_x0()});
+        if (p.preview_x0) {
+          e.x0 = std::make_shared<const Snapshot>(Snapshot{latent_shape, den.download_x0()});
+          e.latent = std::make_shared<const Snapshot>(Snapshot{latent_shape, den.download_latent()});
+        }
         emit(e);
       };
       den.run(runner, gen_a, tr);

@@ -93,7 +93,10 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
     range.on_step = [&](int i, double seconds) {
       r.step_seconds.push_back(seconds);
       StepDone e{i, steps, r.timesteps[size_t(i)], seconds};
-      if (p.preview_x0) e.x0 = std::make_shared<const Snapshot>(Snapshot{r.latent_shape, den.download_x0()});
+      if (p.preview_x0) {
+        e.x0 = std::make_shared<const Snapshot>(Snapshot{r.latent_shape, den.download_x0()});
+        e.latent = std::make_shared<const Snapshot>(Snapshot{r.latent_shape, den.download_latent()});
+      }
       emit(e);
     };
     den.run(runner, gen, range);
