@@ -9,6 +9,7 @@
 #include "engine/pipeline/ezigen_weights.h"
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/pipeline/subject_bank.h"
+#include "engine/pipeline/vae_codec.h"
 
 namespace ezivk::viewer {
 
@@ -44,6 +45,33 @@ void Generation::set_paused(bool paused) {
   std::lock_guard lock(mu_);
   state_.paused = paused;
   cv_.notify_all();
+}
+
+void Generation::request_decode() {
+  std::lock_guard lock(mu_);
+  decode_requested_ = true;
+  cv_.notify_all();
+}
+
+void Generation::decode_latest() {
+  pipeline::SnapshotPtr x0;
+  int step = -1, round = 0;
+  {
+    std::lock_guard lock(mu_);
+    decode_requested_ = false;
+    x0 = state_.x0;
+    step = state_.step_index, round = state_.round;
+  }
+  if (!x0 || !sd_) return;
+  const uint64_t bytes = x0->values.size() * sizeof(float);
+  gpu::Arena arena(ctx_, "viewer decode", bytes + 256, gpu::MemoryUse::Device);
+  const ops::Tensor latent{arena.alloc(bytes, 256), ops::DType::F32, x0->shape};
+  ctx_.upload(latent.data, x0->values.data(), bytes);
+  models::GraphRunner runner(ctx_, "viewer decode");
+  auto decoded = pipeline::decode_latents(*sd_, runner, latent);
+  std::lock_guard lock(mu_);
+  state_.decoded = std::make_shared<const io::Image8>(std::move(decoded.images.at(0)));
+  state_.decoded_step = step, state_.decoded_round = round;
 }
 
 void Generation::step_once() {
@@ -87,9 +115,16 @@ std::vector<std::string> finest_blocks(const std::vector<std::string>& names) {
 void Generation::on_event(const pipeline::Event& e) {
   fold(e);
   if (!std::holds_alternative<pipeline::StepDone>(e)) return;
-  // Paused: the run waits here, between two UNet steps, until resumed, allowed one step, or stopped.
+  // Paused: the run waits here, between two UNet steps, until resumed, allowed one step, or stopped; a decode asked
+  // for meanwhile is made here.
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !state_.paused || steps_allowed_ > 0 || cancel_.requested(); });
+  for (;;) {
+    cv_.wait(lock, [&] { return !state_.paused || steps_allowed_ > 0 || cancel_.requested() || decode_requested_; });
+    if (!decode_requested_) break;
+    lock.unlock();
+    decode_latest();
+    lock.lock();
+  }
   if (state_.paused && steps_allowed_ > 0) --steps_allowed_;
 }
 
@@ -154,6 +189,11 @@ void Generation::run() {
     RunSettings& rs = settings_;
     auto sd = pipeline::load_stable_diffusion(ctx_, rs.model, rs.dtype, rs.variant,
                                               [&](const std::string& m) { set(RunState::Status::Loading, m); });
+    sd_ = sd.get();
+    struct Forget {  // sd_ must not outlive the model
+      pipeline::StableDiffusion*& p;
+      ~Forget() { p = nullptr; }
+    } forget{sd_};
     {
       std::lock_guard lock(mu_);
       state_.precision = ops::dtype_name(sd->dtype);

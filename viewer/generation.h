@@ -72,6 +72,8 @@ struct RunState {
   std::shared_ptr<const Correspondence> correspondence;
   std::vector<TimelineEntry> timeline;  // every step so far, in order
   std::optional<pipeline::EzigenParams::KeptSketch> kept_sketch;  // what "re-run transfer" starts from
+  pipeline::ImagePtr decoded;   // the full VAE decode of a step's x̂0, on demand (request_decode)
+  int decoded_step = -1, decoded_round = 0;
   uint64_t timeline_map_bytes = 0;      // held by the timeline's correspondences (at most RunSettings::map_budget)
   pipeline::ImagePtr subject;           // the first subject as the model sees it
   std::optional<pipeline::LatentRgbFit> preview_fit;  // the model's fitted latent-to-RGB projection, once fitted
@@ -91,6 +93,8 @@ class Generation {
   // Pause holds the run after its current UNet step; step_once lets exactly one more step run, then holds again.
   void set_paused(bool paused);
   void step_once();
+  // A full VAE decode of the latest x̂0, made on the run's thread after its current step (or at once when paused).
+  void request_decode();
   bool done() const;
   int steps_done() const;  // without copying the state
 
@@ -98,6 +102,7 @@ class Generation {
   void run();
   void on_event(const pipeline::Event& e);
   void fold(const pipeline::Event& e);  // into state_
+  void decode_latest();                 // on the run's thread, between steps
 
   gpu::Context& ctx_;
   RunSettings settings_;
@@ -105,6 +110,8 @@ class Generation {
   mutable std::mutex mu_;
   std::condition_variable cv_;  // wakes a paused run
   int steps_allowed_ = 0;
+  bool decode_requested_ = false;
+  pipeline::StableDiffusion* sd_ = nullptr;  // the run's model while it runs
   RunState state_;
   std::optional<Correspondence> correspondence_;  // built from the first capture's shape
   std::vector<std::string> capture_blocks_;

@@ -158,6 +158,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     if (act.stop) gen->stop();
     if (act.pause) gen->set_paused(*act.pause);
     if (act.step) gen->step_once();
+    if (act.decode) gen->request_decode();
     // Saving: the buttons now, --save once the run has finished (on the frame after, so the report is complete).
     auto save = [&](const SaveItems& items) {
       try {

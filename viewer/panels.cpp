@@ -232,6 +232,10 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   }
   if (out) attention_.output_overlay(*out, corr);
   ImGui::Checkbox("latent x_t (not x̂0)", &show_latent_);
+  if (s.x0 && !s.final_image) {
+    ImGui::SameLine();
+    if (ImGui::SmallButton("VAE decode")) act.decode = true;
+  }
   end_column();
   const float small = std::max(8.f, std::min(side * 0.5f, (avail - side - 2.f * gap) * 0.5f));
   if (s.subject) {
@@ -248,6 +252,15 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     ImGui::Text("sketch");
     sketch_.set(ctx_, s.sketch);
     show("sketch", sketch_, small);
+    end_column();
+  }
+  if (s.decoded) {
+    ImGui::SameLine();
+    begin_column(small);
+    ImGui::Text("VAE decode, %s step %d", s.decoded_round ? ("round " + std::to_string(s.decoded_round)).c_str() : "first pass",
+                s.decoded_step + 1);
+    decoded_.set(ctx_, s.decoded);
+    show("decoded", decoded_, small);
     end_column();
   }
   end_window("Image");

@@ -38,6 +38,7 @@ struct PanelActions {
   bool stop = false;
   std::optional<bool> pause;  // set: pause (true) or resume (false)
   bool step = false;          // one more step, then hold
+  bool decode = false;        // a full VAE decode of the latest x̂0
   SaveItems save;  // the Save buttons pressed this frame
   std::optional<Inputs::Request> rerun;  // Run or Re-run transfer pressed in the Inputs panel, arguments that parse
 };
@@ -71,7 +72,7 @@ class Panels {
  private:
   gpu::Context& ctx_;
   PictureRenderer& renderer_;
-  Picture output_, subject_, sketch_;
+  Picture output_, subject_, sketch_, decoded_;
   std::vector<std::unique_ptr<Picture>> rounds_;
   Layout layout_;
   AttentionView attention_;

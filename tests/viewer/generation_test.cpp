@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/io/image_file.h"
+#include "engine/pipeline/vae_codec.h"
 #include "support/gpu_fixture.h"
 #include "tests/models/golden.h"
 
@@ -60,6 +61,31 @@ TEST_F(GenerationControl, PauseHoldsStepRunsOneResumeFinishes) {
   EXPECT_EQ(s.status, viewer::RunState::Status::Finished) << s.message;
   EXPECT_EQ(s.steps_done, 6);
   ASSERT_TRUE(s.final_image);
+}
+
+// VAE decode on demand while paused: the decoded picture is the model's VAE decode of that step's x̂0.
+TEST_F(GenerationControl, DecodesTheLatestStepOnDemandWhilePaused) {
+  viewer::Generation g(ctx(), tiny_run(6));
+  g.set_paused(true);
+  auto s = wait_for(g, [](const viewer::RunState& s) { return s.steps_done >= 1 || g_done(s); });
+  ASSERT_EQ(s.steps_done, 1) << s.message;
+  g.step_once();  // held after step 1: one more, so the decode is of a later step than the first
+  s = wait_for(g, [](const viewer::RunState& s) { return s.steps_done >= 2 || g_done(s); });
+  ASSERT_EQ(s.steps_done, 2) << s.message;
+  g.request_decode();
+  s = wait_for(g, [](const viewer::RunState& s) { return s.decoded != nullptr || g_done(s); });
+  ASSERT_TRUE(s.decoded) << s.message;
+  EXPECT_EQ(s.decoded_step, s.step_index);
+  EXPECT_EQ(g.state().steps_done, 2);  // still held
+  // The same decode in this process.
+  auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F16);
+  const uint64_t bytes = s.x0->values.size() * 4;
+  gpu::Arena arena(ctx(), "test decode", bytes + 256, gpu::MemoryUse::Device);
+  const ops::Tensor t{arena.alloc(bytes, 256), ops::DType::F32, s.x0->shape};
+  ctx().upload(t.data, s.x0->values.data(), bytes);
+  models::GraphRunner runner(ctx(), "test decode");
+  EXPECT_EQ(s.decoded->pixels, pipeline::decode_latents(*sd, runner, t).images.at(0).pixels);
+  g.stop();
 }
 
 TEST_F(GenerationControl, StopEndsAPausedRun) {
