@@ -27,6 +27,7 @@ const char* kUsage =
     "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
     "  --window WxH               window size (default 1280x800)\n"
     "  --idle-frames N            frames drawn after the run ends before a headless exit (default 3)\n"
+    "  --zoom Z                   the output picture's zoom at start, 1..32 (wheel zooms, right/middle drag pans)\n"
     "  --resize-at N:WxH          resize the window once N steps are done, as a user would (scripted demos, tests)\n"
     "  --tab rounds|compare|layers  the bottom panel's tab at start (default rounds)\n"
     "  --save LIST                when the run finishes, save: image, map, report, rounds-gif, timeline-gif or all\n"
@@ -87,6 +88,8 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       cli::parse_size(s.substr(colon + 1), w, h);
       if (w < 320 || h < 240) throw UsageError("--resize-at: the window must be at least 320x240");
       v.resize_at = std::tuple{int(parse_int(s.substr(0, colon), "--resize-at N", 0, 1000000)), int(w), int(h)};
+    } else if (a == "--zoom") {
+      v.zoom = float(parse_double(option_value(args, i), "--zoom", 1, 32));
     } else if (a == "--idle-frames") {
       v.idle_frames = int(parse_int(option_value(args, i), "--idle-frames", 1, 100000));
     } else if (a == "--save") {

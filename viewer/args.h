@@ -22,6 +22,7 @@ struct ViewerArgs {
   uint32_t submit_every = 64;
   std::string tab = "rounds";
   int idle_frames = 3;
+  float zoom = 1.f;  // the output picture's zoom at start (wheel zooms, right or middle drag pans)
   std::optional<std::tuple<int, int, int>> resize_at;  // (steps done, width, height): resize the window then (tests, demos)  // frames drawn after the run ends before --headless-screenshot / --dump-state exit
   SaveItems save;              // written when the run finishes (--save), into save_dir
   std::string save_dir = ".";  // the bottom panel's first tab: rounds, compare or layers

@@ -117,7 +117,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   Window win(ctx, a.width, a.height, "ezivk viewer");
   ImGuiLayer gui(ctx, win);
   PictureRenderer pictures(ctx, win.render_pass());
-  Panels panels(ctx, pictures, a.select, a.tab);
+  Panels panels(ctx, pictures, a.select, a.tab, a.zoom);
   auto gen = std::make_unique<Generation>(ctx, a.run);
   Inputs inputs(launch_args);
 

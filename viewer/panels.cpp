@@ -41,9 +41,9 @@ std::string seconds_text(double s) {
 
 }  // namespace
 
-Placed Panels::place(const std::string& name, Picture& pic, float side) {
+Placed Panels::place(const std::string& name, Picture& pic, float side, const View& view) {
   const ImVec2 o = ImGui::GetCursorScreenPos();
-  const Placed at{o, renderer_.draw(pic, side)};
+  const Placed at{o, renderer_.draw(pic, side, view)};
   layout_.pictures[name] = {at.origin.x, at.origin.y, at.size.x, at.size.y};
   return at;
 }
@@ -213,24 +213,54 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     ImGui::Text("%s at %s step %d/%d (%s)", what, moment->round ? ("round " + std::to_string(moment->round)).c_str() : "first pass",
                 moment->index + 1, moment->total, pipeline::phase_name(moment->phase));
     output_.set(ctx_, src, projection_for(*src));
-    out = show("output", output_, side);
+    out = place("output", output_, side, view_);
   } else if (show_latent_ && s.latent && !s.final_image) {
     ImGui::Text("latent x_t, step %d", s.step_index + 1);
     output_.set(ctx_, s.latent, projection_for(*s.latent));
-    out = show("output", output_, side);
+    out = place("output", output_, side, view_);
   } else if (s.final_image) {
     ImGui::Text("final image");
     output_.set(ctx_, s.final_image);
-    out = show("output", output_, side);
+    out = place("output", output_, side, view_);
   } else if (s.x0) {
     if (s.preview_fit) ImGui::Text("x̂0 preview, step %d (fitted projection, rmse %.3f)", s.step_index + 1, s.preview_fit->rmse);
     else ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
     output_.set(ctx_, s.x0, projection_for(*s.x0));
-    out = show("output", output_, side);
+    out = place("output", output_, side, view_);
   } else {
     ImGui::Text("waiting for the first step");
   }
-  if (out) attention_.output_overlay(*out, corr);
+  if (out) {
+    // Zoom (mouse wheel, about the cursor), pan (right or middle drag), back to the whole picture (double click).
+    const ImVec2 o = out->origin, z = out->size;
+    const ImGuiIO& mio = ImGui::GetIO();
+    if (ImGui::IsMouseHoveringRect(o, ImVec2(o.x + z.x, o.y + z.y))) {
+      if (mio.MouseWheel != 0.f) {
+        const auto [va, vb] = view_.rect(o, z);
+        const float px = (mio.MousePos.x - va.x) / (vb.x - va.x), py = (mio.MousePos.y - va.y) / (vb.y - va.y);
+        view_.zoom = std::clamp(view_.zoom * std::pow(1.25f, mio.MouseWheel), 1.f, 32.f);
+        view_.centre_x = px - (mio.MousePos.x - (o.x + z.x * 0.5f)) / (z.x * view_.zoom);
+        view_.centre_y = py - (mio.MousePos.y - (o.y + z.y * 0.5f)) / (z.y * view_.zoom);
+      }
+      if (ImGui::IsMouseDragging(ImGuiMouseButton_Right) || ImGui::IsMouseDragging(ImGuiMouseButton_Middle)) {
+        view_.centre_x -= mio.MouseDelta.x / (z.x * view_.zoom);
+        view_.centre_y -= mio.MouseDelta.y / (z.y * view_.zoom);
+      }
+      if (ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) view_ = View{};
+    }
+    const float half = 0.5f / view_.zoom;
+    view_.centre_x = std::clamp(view_.centre_x, half, 1.f - half);
+    view_.centre_y = std::clamp(view_.centre_y, half, 1.f - half);
+    const auto [va, vb] = view_.rect(o, z);
+    layout_.pictures["output_view"] = {va.x, va.y, vb.x - va.x, vb.y - va.y};
+    ImGui::PushClipRect(o, ImVec2(o.x + z.x, o.y + z.y), true);
+    attention_.output_overlay(Placed{va, ImVec2(vb.x - va.x, vb.y - va.y)}, corr);
+    ImGui::PopClipRect();
+    if (view_.zoom > 1.f) {
+      ImGui::SameLine();
+      ImGui::Text("x%.1f", view_.zoom);
+    }
+  }
   ImGui::Checkbox("latent x_t (not x̂0)", &show_latent_);
   if (s.x0 && !s.final_image) {
     ImGui::SameLine();

@@ -59,8 +59,9 @@ class Panels {
  public:
   // `select`: the output point whose attention the map shows first (pinned).
   // `tab`: the bottom panel's tab to open first (rounds, compare, layers).
-  Panels(gpu::Context& ctx, PictureRenderer& renderer, std::optional<std::pair<float, float>> select, std::string tab)
-      : ctx_(ctx), renderer_(renderer), attention_(select), first_tab_(std::move(tab)) {}
+  Panels(gpu::Context& ctx, PictureRenderer& renderer, std::optional<std::pair<float, float>> select, std::string tab,
+         float zoom = 1.f)
+      : ctx_(ctx), renderer_(renderer), attention_(select), view_{zoom, 0.5f, 0.5f}, first_tab_(std::move(tab)) {}
   // `inputs` (may be null): the editable settings, drawn in the Run window; `dropped`: files dropped on the window.
   PanelActions draw(const RunState& s, const RunSettings& settings, const FrameStats& frames, uint64_t device_bytes,
                     Inputs* inputs = nullptr, const std::vector<std::string>& dropped = {});
@@ -76,7 +77,8 @@ class Panels {
   std::vector<std::unique_ptr<Picture>> rounds_;
   Layout layout_;
   AttentionView attention_;
-  Placed place(const std::string& name, Picture& pic, float side);  // draws and records in layout_
+  Placed place(const std::string& name, Picture& pic, float side, const View& view = {});  // draws, records in layout_
+  View view_;  // the output picture's zoom and pan
   // The timeline and the Compare tab.
   void compare(const RunState& s, float side);
   std::string first_tab_;

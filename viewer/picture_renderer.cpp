@@ -171,7 +171,7 @@ VkDescriptorSet PictureRenderer::descriptor_for(Picture& pic) {
   return pic.set_;
 }
 
-ImVec2 PictureRenderer::draw(Picture& pic, float side) {
+ImVec2 PictureRenderer::draw(Picture& pic, float side, const View& view) {
   if (pic.empty()) {
     ImGui::Dummy(ImVec2(side, side));
     return ImVec2(side, side);
@@ -180,12 +180,23 @@ ImVec2 PictureRenderer::draw(Picture& pic, float side) {
   const ImVec2 size(float(pic.width()) * scale, float(pic.height()) * scale);
   const ImVec2 o = ImGui::GetCursorScreenPos();
   descriptor_for(pic);  // between frames: nothing in flight uses the set
-  requests_.push_back({this, &pic, o, ImVec2(o.x + size.x, o.y + size.y)});
+  // Zoomed: the whole picture is drawn larger, around the view's centre, and clipped to its place (the callback's
+  // scissor is the clip rectangle).
+  const auto [va, vb] = view.rect(o, size);
+  ImGui::PushClipRect(o, ImVec2(o.x + size.x, o.y + size.y), true);
+  requests_.push_back({this, &pic, va, vb});
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddCallback(&PictureRenderer::callback, &requests_.back());
   dl->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
+  ImGui::PopClipRect();
   ImGui::Dummy(size);
   return size;
+}
+
+std::pair<ImVec2, ImVec2> View::rect(ImVec2 origin, ImVec2 size) const {
+  const ImVec2 v(size.x * zoom, size.y * zoom);
+  const ImVec2 a(origin.x + size.x * 0.5f - centre_x * v.x, origin.y + size.y * 0.5f - centre_y * v.y);
+  return {a, ImVec2(a.x + v.x, a.y + v.y)};
 }
 
 void PictureRenderer::begin_render(VkCommandBuffer cb, float fb_width, float fb_height) {

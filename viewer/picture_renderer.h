@@ -9,6 +9,7 @@
 #include <array>
 #include <deque>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <imgui.h>
@@ -50,6 +51,15 @@ class Picture {
   bool dirty_set_ = true;
 };
 
+// Zoom and pan of a picture in its place: `zoom` times larger, the point (centre_x, centre_y) of the picture (0..1)
+// at the middle of its place.
+struct View {
+  float zoom = 1.f, centre_x = 0.5f, centre_y = 0.5f;
+  // The whole picture's rectangle on screen (a, b) for a place at `origin` of `size`: larger than the place when
+  // zoomed in.
+  std::pair<ImVec2, ImVec2> rect(ImVec2 origin, ImVec2 size) const;
+};
+
 class PictureRenderer {
  public:
   PictureRenderer(gpu::Context& ctx, VkRenderPass pass);
@@ -57,8 +67,9 @@ class PictureRenderer {
   PictureRenderer(const PictureRenderer&) = delete;
   PictureRenderer& operator=(const PictureRenderer&) = delete;
 
-  // Adds `pic` to the current ImGui window at the cursor, `side` pixels on its longer side; returns its rectangle.
-  ImVec2 draw(Picture& pic, float side);
+  // Adds `pic` to the current ImGui window at the cursor, `side` pixels on its longer side, seen through `view`;
+  // returns the size of its place.
+  ImVec2 draw(Picture& pic, float side, const View& view = {});
   // Call before ImGui_ImplVulkan_RenderDrawData with the frame's command buffer; the callbacks record into it.
   void begin_render(VkCommandBuffer cb, float fb_width, float fb_height);
   void end_frame();  // forgets this frame's draw requests

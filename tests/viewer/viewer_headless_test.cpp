@@ -102,20 +102,27 @@ fs::path scratch(const std::string& name) {
 // The picture drawn over `rect` (x, y, w, h in window pixels) of the screenshot, sampled at the centre of each
 // image pixel's cell (the viewer draws nearest-pixel), against `want`: the largest channel difference over the cells
 // not within `skip_radius` of `skip` (a marker drawn over the picture). -1 when the rectangle is off the screenshot.
+// `within` (x, y, w, h; optional): only cells whose centres fall inside it count (a zoomed picture's visible part).
 int picture_difference(const io::Image8& shot, const nlohmann::json& rect, const io::Image8& want,
-                       std::pair<float, float> skip = {-1.f, -1.f}, float skip_radius = 0.f) {
+                       std::pair<float, float> skip = {-1.f, -1.f}, float skip_radius = 0.f,
+                       const nlohmann::json& within = nullptr) {
   const float x0 = rect[0], y0 = rect[1], w = rect[2], h = rect[3];
-  if (x0 < 0 || y0 < 0 || x0 + w > float(shot.width) || y0 + h > float(shot.height)) return -1;
-  int worst = 0;
+  if (within.is_null() && (x0 < 0 || y0 < 0 || x0 + w > float(shot.width) || y0 + h > float(shot.height))) return -1;
+  int worst = 0, cells = 0;
   for (int y = 0; y < want.height; ++y)
     for (int x = 0; x < want.width; ++x) {
       const float sx = x0 + (float(x) + 0.5f) * w / float(want.width), sy = y0 + (float(y) + 0.5f) * h / float(want.height);
       if (std::hypot(sx - skip.first, sy - skip.second) < skip_radius) continue;
+      if (!within.is_null() &&
+          !(sx >= within[0].get<float>() + 1 && sy >= within[1].get<float>() + 1 &&
+            sx < within[0].get<float>() + within[2].get<float>() - 1 && sy < within[1].get<float>() + within[3].get<float>() - 1))
+        continue;
+      ++cells;
       const size_t si = (size_t(sy) * size_t(shot.width) + size_t(sx)) * 3;
       const size_t wi = (size_t(y) * size_t(want.width) + size_t(x)) * size_t(want.channels);
       for (int c = 0; c < 3; ++c) worst = std::max(worst, std::abs(int(shot.pixels[si + size_t(c)]) - int(want.pixels[wi + size_t(c)])));
     }
-  return worst;
+  return cells ? worst : -1;
 }
 
 // The share of the pixels inside `rect` of the screenshot that differ from its most common colour (the panel's
@@ -353,12 +360,12 @@ TEST_F(ViewerHeadless, FramesKeepComingWhileAStepComputes) {
 
 // Resizing mid-run: the swapchain is recreated at the new size and the pictures are still drawn right (the final
 // image pixel for pixel against the same text-to-image run in this process).
-TEST_F(ViewerHeadless, ResizingMidRunRecreatesTheSwapchainAndKeepsDrawing) {
+TEST_F(ViewerHeadless, ResizedMidRunAndZoomedTheSwapchainFollowsAndPicturesStayExact) {
   if (std::system("command -v Xvfb > /dev/null") != 0) GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
   const fs::path png = scratch("resize.png"), json = scratch("resize.json");
   const Result r = run_viewer("--model " + model_dir("sd2-tiny").string() +
                               " --prompt 'a photo of a cat' --seed 11 --steps 4 --scheduler ddim --window 640x400"
-                              " --resize-at 2:720x480 --headless-screenshot " + png.string() + " --dump-state " + json.string());
+                              " --resize-at 2:720x480 --zoom 2 --headless-screenshot " + png.string() + " --dump-state " + json.string());
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output.find("validation"), std::string::npos) << r.output;
   const io::Image8 shot = io::read_image(png);
@@ -375,7 +382,12 @@ TEST_F(ViewerHeadless, ResizingMidRunRecreatesTheSwapchainAndKeepsDrawing) {
   p.steps = 4;
   p.scheduler = sched::SchedulerKind::DDIM;
   const auto want = pipeline::text_to_image(*sd, p, {}).images.at(0);
-  EXPECT_EQ(picture_difference(shot, j["layout"]["pictures"]["output"], want), 0);
+  // Zoomed in twice about the centre: the visible part is the middle half of the image, twice as large.
+  const auto& place = j["layout"]["pictures"]["output"];
+  const auto& view = j["layout"]["pictures"]["output_view"];
+  EXPECT_NEAR(view[2].get<float>(), 2 * place[2].get<float>(), 0.5f);
+  EXPECT_NEAR(view[0].get<float>(), place[0].get<float>() - place[2].get<float>() / 2, 0.5f);
+  EXPECT_EQ(picture_difference(shot, view, want, {-1.f, -1.f}, 0.f, place), 0);
   fs::remove_all(png.parent_path());
 }
 
