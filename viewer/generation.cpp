@@ -144,6 +144,7 @@ void Generation::fold(const pipeline::Event& e) {
     s.step_seconds.push_back(st->seconds);
     if (st->x0) s.x0 = st->x0;
     if (st->latent) s.latent = st->latent;
+    s.x0_device = st->x0_device;
     s.timeline.push_back({st->round, st->index, st->total, st->phase, st->x0, st->latent, nullptr});
   } else if (auto* sk = std::get_if<pipeline::SketchReady>(&e)) {
     if (sk->x0_image) s.sketch = sk->x0_image;
@@ -239,11 +240,13 @@ void Generation::run() {
       }
       p.cancel = &cancel_;
       p.preview_x0 = true;
+      p.preview_slot = rs.preview_slot;
       final_image = pipeline::ezigen_generate(*sd, weights ? &*weights : nullptr, p, sink).image;
     } else {
       pipeline::TextToImageParams p = rs.t2i;
       p.cancel = &cancel_;
       p.preview_x0 = true;
+      p.preview_slot = rs.preview_slot;
       auto r = pipeline::text_to_image(*sd, p, sink);
       final_image = std::move(r.images.at(0));
     }

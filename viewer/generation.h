@@ -29,6 +29,7 @@ struct RunSettings {
   std::vector<io::Image8> subject_images;
   std::vector<std::string> subject_prompts;
   pipeline::ImagePtr sketch_image;  // shown as the sketch from the start (a run re-started from a kept sketch)
+  pipeline::PreviewSlot preview_slot;  // set: each step's x̂0 also stays on the device (RunState::x0_device)
   int capture_grid = 16;  // the query grid's points per side (at most the finest attention grid's)
   uint64_t map_budget = 256ull << 20;  // host bytes the timeline may keep in per-step correspondences
 };
@@ -64,6 +65,7 @@ struct RunState {
   std::vector<double> step_seconds;
   pipeline::SnapshotPtr x0;        // the latest step's x̂0 latent [B, C, h, w]
   pipeline::SnapshotPtr latent;    // the latest step's latent x_t
+  std::optional<pipeline::DevicePreview> x0_device;  // the latest x̂0 in the viewer's device preview ring
   std::vector<std::pair<std::string, double>> stages;  // finished stages and their seconds, in order
   pipeline::ImagePtr sketch, final_image;
   std::vector<RoundView> rounds;

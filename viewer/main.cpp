@@ -25,6 +25,7 @@
 #include "viewer/inputs.h"
 #include "viewer/panels.h"
 #include "viewer/picture_renderer.h"
+#include "viewer/preview_ring.h"
 #include "viewer/state_report.h"
 #include "viewer/window.h"
 
@@ -114,10 +115,12 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   co.submit_every = a.submit_every;
   ws.require(co);
   gpu::Context ctx(co);
+  PreviewRing ring(ctx);  // outlives every frame that draws from it: destroyed after the window, which waits for them
   Window win(ctx, a.width, a.height, "ezivk viewer");
   ImGuiLayer gui(ctx, win);
   PictureRenderer pictures(ctx, win.render_pass());
   Panels panels(ctx, pictures, a.select, a.tab, a.zoom);
+  a.run.preview_slot = ring.provider();
   auto gen = std::make_unique<Generation>(ctx, a.run);
   Inputs inputs(launch_args);
 
@@ -147,6 +150,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
       // A new run from the Inputs panel: the current one stops (within a piece of a step) and joins first.
       gen.reset();
       a.run = act.rerun->args.run;
+      a.run.preview_slot = ring.provider();
       if (act.rerun->from_sketch) {
         a.run.ezigen->from_sketch = s.kept_sketch;
         a.run.sketch_image = s.sketch;

@@ -225,7 +225,9 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   } else if (s.x0) {
     if (s.preview_fit) ImGui::Text("x̂0 preview, step %d (fitted projection, rmse %.3f)", s.step_index + 1, s.preview_fit->rmse);
     else ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
-    output_.set(ctx_, s.x0, projection_for(*s.x0));
+    // The live x̂0 straight from the engine's device slot when there is one (no host copy), else the event's copy.
+    if (s.x0_device) output_.set_device(*s.x0_device, projection_for(*s.x0)), ++device_preview_frames_;
+    else output_.set(ctx_, s.x0, projection_for(*s.x0));
     out = place("output", output_, side, view_);
   } else {
     ImGui::Text("waiting for the first step");

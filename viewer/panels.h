@@ -68,6 +68,7 @@ class Panels {
   const AttentionView& attention() const { return attention_; }
   const Layout& layout() const { return layout_; }
   int layers_columns() const { return layers_columns_; }  // steps shown in the Layers tab's last frame
+  int device_preview_frames() const { return device_preview_frames_; }  // frames whose live x̂0 came from a device slot
   void set_notice(std::string text) { notice_ = std::move(text); }  // shown under the Save buttons
 
  private:
@@ -84,6 +85,7 @@ class Panels {
   std::string first_tab_;
   std::string notice_;
   int layers_columns_ = 0;
+  int device_preview_frames_ = 0;
   bool live_ = true;
   bool show_latent_ = false;  // the Image panel shows x_t instead of x̂0
   int scrub_ = 0;

@@ -31,10 +31,26 @@ constexpr uint32_t kMaxPictures = 256;
 
 void Picture::reserve(gpu::Context& ctx, uint64_t bytes) {
   bytes = std::max<uint64_t>(bytes, 256);
+  if (external_) {  // back from a device slot to the picture's own buffer
+    external_ = false;
+    data_ = host_slice_;
+    dirty_set_ = true;
+  }
   if (arena_.capacity() >= bytes) return;
   arena_ = gpu::Arena(ctx, "viewer picture", bytes, gpu::MemoryUse::Upload);
-  data_ = arena_.alloc(bytes);
+  data_ = host_slice_ = arena_.alloc(bytes);
   dirty_set_ = true;
+}
+
+void Picture::set_device(const pipeline::DevicePreview& preview, const LatentProjection& p) {
+  if (preview.shape.size() != 4 || !preview.slice) return;
+  const gpu::Slice& s = preview.slice;
+  if (!external_ || data_.buffer != s.buffer || data_.offset != s.offset || data_.size != s.size) dirty_set_ = true;
+  data_ = s;
+  external_ = true;
+  width_ = int(preview.shape[3]), height_ = int(preview.shape[2]), channels_ = int(preview.shape[1]), mode_ = 0;
+  proj_ = p;
+  source_.reset();
 }
 
 void Picture::set(gpu::Context& ctx, const pipeline::ImagePtr& ptr) {

@@ -35,6 +35,9 @@ class Picture {
   // The picture keeps the source alive: a new source is never mistaken for an old one at the same address.
   void set(gpu::Context& ctx, const pipeline::ImagePtr& image);
   void set(gpu::Context& ctx, const pipeline::SnapshotPtr& latent, const LatentProjection& p);
+  // A latent that stays on the device: the shader reads the engine's preview slot itself (no upload). The slot must
+  // stay alive while frames that draw it are in flight (the viewer's preview ring lives as long as the window).
+  void set_device(const pipeline::DevicePreview& preview, const LatentProjection& p);
   bool empty() const { return width_ == 0; }
   int width() const { return width_; }
   int height() const { return height_; }
@@ -43,7 +46,8 @@ class Picture {
   friend class PictureRenderer;
   void reserve(gpu::Context& ctx, uint64_t bytes);
   gpu::Arena arena_;
-  gpu::Slice data_;
+  gpu::Slice data_, host_slice_;  // what the shader reads; the picture's own host-visible buffer
+  bool external_ = false;         // data_ is a device preview slot
   int width_ = 0, height_ = 0, channels_ = 0, mode_ = 0;
   LatentProjection proj_;
   std::shared_ptr<const void> source_;  // the last content uploaded

@@ -53,6 +53,7 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
   for (const auto& e : s.timeline) captured += e.correspondence != nullptr;
   j["timeline"] = {{"steps", s.timeline.size()}, {"with_maps", captured}, {"map_bytes", s.timeline_map_bytes},
                    {"layers_columns", panels.layers_columns()}};
+  j["device_preview_frames"] = panels.device_preview_frames();
   const AttentionView& view = panels.attention();
   if (const Correspondence* c = s.correspondence.get(); c && !c->empty()) {
     j["correspondence"] = {{"grid", {c->grid_w(), c->grid_h()}}, {"tokens", c->tokens()}, {"blocks", c->blocks()},

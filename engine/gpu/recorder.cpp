@@ -204,6 +204,13 @@ void Recorder::copy(const Slice& src, const Slice& dst, uint64_t bytes) {
   after_command();
 }
 
+void Recorder::order_after_earlier_submissions() {
+  if (!recording_) begin();
+  vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, nullptr, 0, nullptr,
+                       0, nullptr);
+  ++barriers_;
+}
+
 void Recorder::fill(const Slice& dst, uint32_t value) {
   if (!recording_) begin();
   if (dst.size % 4) fail("fill needs a slice whose size is a multiple of 4 bytes");

@@ -48,6 +48,10 @@ class Recorder {
   }
   void copy(const Slice& src, const Slice& dst, uint64_t bytes);
   void fill(const Slice& dst, uint32_t value);  // whole slice, 4-byte pattern
+  // An execution barrier from every stage of every earlier command, this submission's and earlier submissions' (other
+  // threads' work on the same queue, such as a window's draws), to transfers: a copy after it cannot overwrite memory
+  // an earlier submission still reads.
+  void order_after_earlier_submissions();
 
   // Submits, waits (Context's timeout) and makes results host-visible; the recorder is then empty and reusable.
   void submit_and_wait();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/io/image.h"
+#include "engine/pipeline/device_preview.h"
 
 namespace ezivk::pipeline {
 
@@ -58,6 +59,7 @@ struct StepDone {
   int round = 0;             // 0: the first pass (or inversion); r >= 1: transfer round r
   SnapshotPtr x0;            // the predicted x̂0 [B, C, h, w], only when previews were asked for
   SnapshotPtr latent;        // the current latent x_t after the step [B, C, h, w], likewise
+  std::optional<DevicePreview> x0_device;  // x̂0 in the consumer's device slot, when it gave a PreviewSlot
 };
 
 // EZIGen: the first pass reached the split; the latent there (what the adapter's steps start from) and the image

@@ -311,9 +311,13 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
       range.unet = &unet;
       range.cancel = p.cancel;
       range.hooks = [&](int i) { return i >= r.switch_step ? &on : nullptr; };
+      std::optional<DevicePreview> device_x0;
+      if (p.preview_slot)
+        range.after_step = [&](gpu::Recorder& rec, int) { device_x0 = record_preview_copy(rec, den.x0(), p.preview_slot); };
       range.on_step = [&](int i, double seconds) {
         if (scheduler->needs_noise(i)) drawn += n;
         StepDone e{i, N, r.timesteps[size_t(i)], seconds, i < r.switch_step ? Phase::Sketch : Phase::Transfer, 0};
+        e.x0_device = device_x0;
         if (p.preview_x0) e.x0 = snapshot(latent_shape, den.download_x0()), e.latent = snapshot(latent_shape, den.download_latent());
         emit(e);
         if (i >= r.switch_step) emit_captures(0, i);
@@ -352,8 +356,12 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
         range.unet = &unet;
         range.cancel = p.cancel;
         range.hooks = [&](int) { return &on; };
+        std::optional<DevicePreview> device_x0;
+        if (p.preview_slot)
+          range.after_step = [&](gpu::Recorder& rec, int) { device_x0 = record_preview_copy(rec, den.x0(), p.preview_slot); };
         range.on_step = [&](int i, double seconds) {
           StepDone e{i, N, r.timesteps[size_t(i)], seconds, Phase::Round, round};
+          e.x0_device = device_x0;
           if (p.preview_x0) e.x0 = snapshot(latent_shape, den.download_x0()), e.latent = snapshot(latent_shape, den.download_latent());
           emit(e);
           emit_captures(round, i);

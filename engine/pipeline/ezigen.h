@@ -89,6 +89,7 @@ struct EzigenParams {
   };
   std::optional<KeptSketch> from_sketch;
   bool preview_x0 = false;
+  PreviewSlot preview_slot;  // set: StepDone::x0_device, each step's x̂0 copied into the consumer's device slot
   const CancelFlag* cancel = nullptr;
   ClipImageEmbedder* clip = nullptr;  // the image tower for rounds.similarity == "clip"
   // Attention capture (the viewer's correspondence view): for every step with the subject on, what the image

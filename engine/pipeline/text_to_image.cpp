@@ -90,9 +90,13 @@ TextToImageResult text_to_image(StableDiffusion& sd, const TextToImageParams& p,
     range.guidance = p.guidance;
     range.context = &pc.context;
     range.cancel = p.cancel;
+    std::optional<DevicePreview> device_x0;
+    if (p.preview_slot)
+      range.after_step = [&](gpu::Recorder& rec, int) { device_x0 = record_preview_copy(rec, den.x0(), p.preview_slot); };
     range.on_step = [&](int i, double seconds) {
       r.step_seconds.push_back(seconds);
       StepDone e{i, steps, r.timesteps[size_t(i)], seconds};
+      e.x0_device = device_x0;
       if (p.preview_x0) {
         e.x0 = std::make_shared<const Snapshot>(Snapshot{r.latent_shape, den.download_x0()});
         e.latent = std::make_shared<const Snapshot>(Snapshot{r.latent_shape, den.download_latent()});

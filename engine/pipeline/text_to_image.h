@@ -11,6 +11,7 @@
 #include "engine/models/clip_tokenizer.h"
 #include "engine/pipeline/cancel.h"
 #include "engine/pipeline/denoise.h"
+#include "engine/pipeline/device_preview.h"
 #include "engine/pipeline/events.h"
 #include "engine/pipeline/stable_diffusion.h"
 #include "engine/sched/scheduler_config.h"
@@ -28,6 +29,7 @@ struct TextToImageParams {
   int64_t width = 0, height = 0;                     // 0: the UNet's sample_size × the VAE's factor
   int batch = 1;                                     // images per prompt
   bool preview_x0 = false;                           // StepDone events carry x̂0 (a download per step)
+  PreviewSlot preview_slot;                          // set: StepDone::x0_device, x̂0 copied on the device
   bool profile = false;                              // GPU time per op over the UNet steps (timestamps)
   const CancelFlag* cancel = nullptr;                // checked between steps: the run throws Cancelled
   // Token ids instead of text (models without a tokenizer, tests). Each must have the text encoder's length.

@@ -178,6 +178,33 @@ TEST_F(PictureRendererTest, LatentThroughAProjectionMatchesTheCpu) {
     renderer.record(cb, pic, ImVec2(2, 2), ImVec2(2 + 2 * w, 2 + 2 * h), ImVec4(0, 0, 7, kH), kW, kH);
   });
   expect_pixels(clipped, w, h, 7, 1, want);
+
+  // The same latent read straight from a device-local slot (the engine's preview path), at an offset inside a larger
+  // buffer: the same pixels; then back to the picture's own buffer with other values.
+  gpu::Arena device(ctx(), "test preview slot", 4096, gpu::MemoryUse::Device);
+  const gpu::Slice slot = device.alloc(4096, 256).sub(512, snap->values.size() * 4);
+  ctx().upload(slot, snap->values.data(), snap->values.size() * 4);
+  viewer::Picture dev;
+  dev.set_device({slot, snap->shape}, proj);
+  const auto from_device = target.render([&](VkCommandBuffer cb) {
+    renderer.record(cb, dev, ImVec2(2, 2), ImVec2(2 + 2 * w, 2 + 2 * h), ImVec4(0, 0, kW, kH), kW, kH);
+  });
+  expect_pixels(from_device, w, h, kW, 1, want);
+  auto other = std::make_shared<pipeline::Snapshot>(*snap);
+  for (auto& v : other->values) v = -v;
+  dev.set(ctx(), pipeline::SnapshotPtr(other), proj);
+  const auto back = target.render([&](VkCommandBuffer cb) {
+    renderer.record(cb, dev, ImVec2(2, 2), ImVec2(2 + 2 * w, 2 + 2 * h), ImVec4(0, 0, kW, kH), kW, kH);
+  });
+  expect_pixels(back, w, h, kW, 1, [&](int px, int py) {
+    std::array<int, 3> rgb{};
+    for (int k = 0; k < 3; ++k) {
+      double v = proj.bias[size_t(k)];
+      for (int ch = 0; ch < c; ++ch) v += proj.proj[size_t(k * 4 + ch)] * other->values[size_t((ch * h + py) * w + px)];
+      rgb[size_t(k)] = int(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
+    }
+    return rgb;
+  });
 }
 
 TEST_F(PictureRendererTest, RgbImagesAreDrawnExactly) {

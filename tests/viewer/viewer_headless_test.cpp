@@ -354,6 +354,8 @@ TEST_F(ViewerHeadless, FramesKeepComingWhileAStepComputes) {
     ASSERT_GT(in_step.size(), k) << j.dump(2);
     EXPECT_GE(in_step[k], 2) << "step " << k + 1 << " took " << step_s[k] << " s with " << in_step[k] << " whole frames in it";
   }
+  // The live x̂0 was drawn from the engine's device preview slots, not uploaded from the events' host copies.
+  EXPECT_GT(j["device_preview_frames"].get<int>(), 0);
   if (checked == 0) GTEST_SKIP() << "every step was shorter than four frames on this device; nothing to check";
   fs::remove_all(json.parent_path());
 }
