@@ -1,0 +1,136 @@
+"""The demo model's measured quality, from pictures the engine itself draws (`ezivk generate`):
+
+1. Text following: held-out prompts naming an object, its colour and a place (with "at night" for some); each
+   output is read by the judge (judge.py) and compared with what the prompt asked for. Reported per attribute
+   and for all four at once, next to the judge's own accuracy on real held-out scenes (its ceiling) and chance.
+2. Subject transfer: every sample subject (models/demo/subjects/, held out) with a prompt that names its class
+   but not its colour: the EZIGen output against the text-only output of the same prompt and seed
+   (`--baseline`), by `ezivk likeness` (the share of the subject's hues the picture shows), for the first pass
+   and every round. Reported as the mean gain with its standard deviation and the share of cases that gained.
+
+Writes models/demo/quality.json and prints a summary; the pictures stay in the work folder.
+
+    /usr/bin/python3 tools/train/quality.py [--prompts 48] [--ezivk build/ezivk]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+
+import numpy as np
+from PIL import Image
+
+import common
+import judge
+import world
+
+STEPS = 25
+GUIDANCE = 5.0
+ROUNDS = 3
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr}")
+    return r.stdout
+
+
+def generate_args(ezivk, prompt, seed, out):
+    return [ezivk, "generate", "--model", str(common.DEMO), "--prompt", prompt, "--seed", str(seed),
+            "--steps", str(STEPS), "--guidance", str(GUIDANCE), "--scheduler", "ddim", "--out", str(out)]
+
+
+def held_out_prompts(n):
+    """(prompt, labels) of held-out one-subject scenes whose captions name the colour."""
+    out = []
+    for i in range(n):
+        sc = judge.single_scene(judge.HELD_OUT_SEED, 20_000_000 + i)
+        out.append((sc.caption, judge.labels(sc), sc.image))
+    return out
+
+
+def text_following(ezivk, model, n, wd):
+    cases = held_out_prompts(n)
+    images = []
+    for i, (prompt, _, _) in enumerate(cases):
+        path = wd / f"text_{i:03d}.png"
+        if not path.exists():
+            run(generate_args(ezivk, prompt, 1000 + i, path))
+        images.append(np.asarray(Image.open(path).convert("RGB")))
+        print(f"[quality] text following {i + 1}/{n}: {prompt}", flush=True)
+    got = judge.judge_images(model, images)
+    real = judge.judge_images(model, [c[2] for c in cases])
+    rates, ceiling = {}, {}
+    for head, names in judge.HEADS.items():
+        want = [names[c[1][head]] for c in cases]
+        rates[head] = sum(g == w for g, w in zip(got[head], want)) / n
+        ceiling[head] = sum(g == w for g, w in zip(real[head], want)) / n
+    rates["all"] = sum(all(got[h][i] == judge.HEADS[h][cases[i][1][h]] for h in judge.HEADS) for i in range(n)) / n
+    ceiling["all"] = sum(all(real[h][i] == judge.HEADS[h][cases[i][1][h]] for h in judge.HEADS) for i in range(n)) / n
+    chance = {h: 1 / len(v) for h, v in judge.HEADS.items()}
+    chance["night"] = max(sum(c[1]["night"] for c in cases), sum(1 - c[1]["night"] for c in cases)) / n
+    chance["all"] = None
+    examples = [{"prompt": cases[i][0], "judged": {h: got[h][i] for h in judge.HEADS}} for i in range(min(8, n))]
+    return {"prompts": n, "rates": rates, "judge_on_real_scenes": ceiling, "chance": chance, "examples": examples}
+
+
+def subject_transfer(ezivk, wd):
+    subjects = json.loads((common.DEMO / "subjects" / "subjects.json").read_text(encoding="utf-8"))
+    cases = []
+    for i, s in enumerate(subjects):
+        subj = common.DEMO / "subjects" / s["file"]
+        out = wd / f"subject_{i:02d}.png"
+        if not out.exists():
+            run(generate_args(ezivk, s["prompt"], 2000 + i, out) + [
+                "--adapter", str(common.DEMO / "adapters.safetensors"), "--subject", str(subj),
+                "--subject-prompt", s["subject_prompt"], "--rounds", str(ROUNDS), "--save-rounds", "--baseline"])
+        stem = out.with_suffix("")
+        pics = [f"{stem}-text.png", f"{stem}-first.png"] + [f"{stem}-round{r}.png" for r in range(1, ROUNDS + 1)]
+        got = json.loads(run([ezivk, "likeness", "--json", "--subject", str(subj)] + pics))
+        v = [p["likeness"] for p in got["pictures"]]
+        cases.append({"subject": s["file"], "prompt": s["prompt"], "seed": 2000 + i, "text_only": v[0],
+                      "first_pass": v[1], "rounds": v[2:], "gain": v[-1] - v[0]})
+        print(f"[quality] subject {s['file']}: text-only {v[0]:.3f}, first pass {v[1]:.3f}, rounds "
+              + ", ".join(f"{x:.3f}" for x in v[2:]), flush=True)
+    gains = [c["gain"] for c in cases]
+    per_stage = {"text_only": statistics.mean(c["text_only"] for c in cases),
+                 "first_pass": statistics.mean(c["first_pass"] for c in cases)}
+    for r in range(ROUNDS):
+        per_stage[f"round{r + 1}"] = statistics.mean(c["rounds"][r] for c in cases)
+    return {"cases": cases, "mean_gain": statistics.mean(gains), "gain_std": statistics.stdev(gains),
+            "share_gained": sum(g > 0 for g in gains) / len(gains), "mean_likeness_by_stage": per_stage,
+            "settings": {"steps": STEPS, "guidance": GUIDANCE, "scheduler": "ddim", "rounds": ROUNDS}}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--prompts", type=int, default=48)
+    ap.add_argument("--ezivk", default=str(common.ROOT / "build" / "ezivk"))
+    ap.add_argument("--fresh", action="store_true", help="draw every picture again")
+    args = ap.parse_args()
+    common.threads()
+    wd = common.work_dir("quality")
+    if args.fresh:
+        for p in wd.glob("*.png"):
+            p.unlink()
+    model, val = judge.load_or_train()
+    if val["vae_round_trip"]["all"] < 0.8:
+        raise SystemExit(f"the judge reads only {val['vae_round_trip']['all']:.0%} of held-out round-tripped scenes "
+                         "right; it cannot judge generated ones")
+    report = {"judge_validation": val,
+              "text_following": text_following(args.ezivk, model, args.prompts, wd),
+              "subject_transfer": subject_transfer(args.ezivk, wd),
+              "settings": {"steps": STEPS, "guidance": GUIDANCE, "scheduler": "ddim"}}
+    common.write_json(common.DEMO / "quality.json", report)
+    t = report["text_following"]
+    print("[quality] text following: " + ", ".join(f"{k} {v:.2f}" for k, v in t["rates"].items()))
+    s = report["subject_transfer"]
+    print(f"[quality] subject gain: mean {s['mean_gain']:.3f} ± {s['gain_std']:.3f}, "
+          f"{s['share_gained']:.0%} of subjects gained; by stage "
+          + ", ".join(f"{k} {v:.3f}" for k, v in s["mean_likeness_by_stage"].items()))
+
+
+if __name__ == "__main__":
+    main()
