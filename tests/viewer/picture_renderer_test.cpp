@@ -160,15 +160,19 @@ TEST_F(PictureRendererTest, LatentThroughAProjectionMatchesTheCpu) {
   std::copy(bv.begin(), bv.end(), proj.bias.begin());
   viewer::Picture pic;
   pic.set(ctx(), pipeline::SnapshotPtr(snap), proj);
-  auto want = [&](int px, int py) {
-    std::array<int, 3> rgb{};
-    for (int k = 0; k < 3; ++k) {
-      double v = proj.bias[size_t(k)];
-      for (int ch = 0; ch < c; ++ch) v += proj.proj[size_t(k * 4 + ch)] * snap->values[size_t((ch * h + py) * w + px)];
-      rgb[size_t(k)] = int(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
-    }
-    return rgb;
+  // The CPU's colour of latent pixel (px, py) of `z` through the projection.
+  auto projected = [&](const pipeline::Snapshot& z) {
+    return [&proj, &z, c, h, w](int px, int py) {
+      std::array<int, 3> rgb{};
+      for (int k = 0; k < 3; ++k) {
+        double v = proj.bias[size_t(k)];
+        for (int ch = 0; ch < c; ++ch) v += proj.proj[size_t(k * 4 + ch)] * z.values[size_t((ch * h + py) * w + px)];
+        rgb[size_t(k)] = int(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
+      }
+      return rgb;
+    };
   };
+  const auto want = projected(*snap);
   const auto full = target.render([&](VkCommandBuffer cb) {
     renderer.record(cb, pic, ImVec2(2, 2), ImVec2(2 + 2 * w, 2 + 2 * h), ImVec4(0, 0, kW, kH), kW, kH);
   });
@@ -196,15 +200,7 @@ TEST_F(PictureRendererTest, LatentThroughAProjectionMatchesTheCpu) {
   const auto back = target.render([&](VkCommandBuffer cb) {
     renderer.record(cb, dev, ImVec2(2, 2), ImVec2(2 + 2 * w, 2 + 2 * h), ImVec4(0, 0, kW, kH), kW, kH);
   });
-  expect_pixels(back, w, h, kW, 1, [&](int px, int py) {
-    std::array<int, 3> rgb{};
-    for (int k = 0; k < 3; ++k) {
-      double v = proj.bias[size_t(k)];
-      for (int ch = 0; ch < c; ++ch) v += proj.proj[size_t(k * 4 + ch)] * other->values[size_t((ch * h + py) * w + px)];
-      rgb[size_t(k)] = int(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
-    }
-    return rgb;
-  });
+  expect_pixels(back, w, h, kW, 1, projected(*other));
 }
 
 TEST_F(PictureRendererTest, RgbImagesAreDrawnExactly) {
