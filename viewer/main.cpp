@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gpu/error.h"
+#include "engine/gpu/one_shot.h"
 #include "engine/gpu/private_driver.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/output_set.h"
@@ -73,18 +74,7 @@ class ImGuiLayer {
     VkCommandPool cp;
     vk_check(vkCreateCommandPool(dev, &ci, nullptr, &cp), "creating a command pool");
     gpu::Handle<VkCommandPool> cpool(cp, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
-    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    ai.commandPool = cp;
-    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    ai.commandBufferCount = 1;
-    VkCommandBuffer cb;
-    vk_check(vkAllocateCommandBuffers(dev, &ai, &cb), "allocating a command buffer");
-    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-    vkBeginCommandBuffer(cb, &bi);
-    ImGui_ImplVulkan_CreateFontsTexture(cb);
-    vkEndCommandBuffer(cb);
-    ctx.submit_and_wait(cb, ctx.submit_timeout_s());
+    gpu::run_one_shot(ctx, cp, [](VkCommandBuffer cb) { ImGui_ImplVulkan_CreateFontsTexture(cb); }, "the font upload");
     ImGui_ImplVulkan_DestroyFontUploadObjects();
   }
   ~ImGuiLayer() {

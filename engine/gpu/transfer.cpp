@@ -5,6 +5,7 @@
 
 #include "engine/gpu/context.h"
 #include "engine/gpu/error.h"
+#include "engine/gpu/one_shot.h"
 
 namespace ezivk::gpu {
 namespace {
@@ -17,29 +18,17 @@ void check_range(const Slice& s, uint64_t bytes, const char* what) {
 }
 
 void copy_via_command(Context& ctx, VkBuffer src, uint64_t src_off, VkBuffer dst, uint64_t dst_off, uint64_t n) {
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = ctx.command_pool();
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  VkCommandBuffer cb;
-  VkDevice dev = ctx.device();
-  vk_check(vkAllocateCommandBuffers(dev, &ai, &cb), "allocating a transfer command buffer");
-  VkCommandPool pool = ctx.command_pool();
-  Handle<VkCommandBuffer> owner(cb, [dev, pool](VkCommandBuffer c) { vkFreeCommandBuffers(dev, pool, 1, &c); });
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  vk_check(vkBeginCommandBuffer(cb, &bi), "recording a transfer");
-  // Earlier submits finished (every submit waits), so only host writes need to become visible, which
-  // queue submission guarantees; after the copy the host read needs a transfer->host barrier.
-  VkBufferCopy region{src_off, dst_off, n};
-  vkCmdCopyBuffer(cb, src, dst, 1, &region);
-  VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-  mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-  vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
-                       &mb, 0, nullptr, 0, nullptr);
-  vk_check(vkEndCommandBuffer(cb), "recording a transfer");
-  ctx.submit_and_wait(cb, ctx.submit_timeout_s());
+  run_one_shot(ctx, ctx.command_pool(), [&](VkCommandBuffer cb) {
+    // Earlier submits finished (every submit waits), so only host writes need to become visible, which
+    // queue submission guarantees; after the copy the host read needs a transfer->host barrier.
+    VkBufferCopy region{src_off, dst_off, n};
+    vkCmdCopyBuffer(cb, src, dst, 1, &region);
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0,
+                         1, &mb, 0, nullptr, 0, nullptr);
+  }, "a transfer");
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // and clipped.
 #include <gtest/gtest.h>
 
+#include "engine/gpu/one_shot.h"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -77,38 +79,28 @@ class Offscreen {
   // Clears, lets `draw` record into the pass, and returns the target's RGBA bytes.
   template <class Draw>
   std::vector<uint8_t> render(Draw draw) {
-    VkDevice dev = ctx_.device();
-    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    ai.commandPool = pool_;
-    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    ai.commandBufferCount = 1;
-    VkCommandBuffer cb;
-    vk_check(vkAllocateCommandBuffers(dev, &ai, &cb), "allocating a command buffer");
-    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    vkBeginCommandBuffer(cb, &bi);
-    VkClearValue clear{};
-    for (int k = 0; k < 4; ++k) clear.color.float32[k] = float(kClear[k]) / 255.f;
-    VkRenderPassBeginInfo rb{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
-    rb.renderPass = pass_.get();
-    rb.framebuffer = framebuffer_;
-    rb.renderArea.extent = {kW, kH};
-    rb.clearValueCount = 1;
-    rb.pClearValues = &clear;
-    vkCmdBeginRenderPass(cb, &rb, VK_SUBPASS_CONTENTS_INLINE);
-    draw(cb);
-    vkCmdEndRenderPass(cb);
-    VkBufferImageCopy region{};
-    region.bufferOffset = dst_.offset;
-    region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
-    region.imageExtent = {kW, kH, 1};
-    vkCmdCopyImageToBuffer(cb, image_, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, dst_.buffer, 1, &region);
-    VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &host, 0, nullptr, 0, nullptr);
-    vkEndCommandBuffer(cb);
-    ctx_.submit_and_wait(cb, ctx_.submit_timeout_s());
-    vkFreeCommandBuffers(dev, pool_, 1, &cb);
+    gpu::run_one_shot(ctx_, pool_, [&](VkCommandBuffer cb) {
+      VkClearValue clear{};
+      for (int k = 0; k < 4; ++k) clear.color.float32[k] = float(kClear[k]) / 255.f;
+      VkRenderPassBeginInfo rb{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
+      rb.renderPass = pass_.get();
+      rb.framebuffer = framebuffer_;
+      rb.renderArea.extent = {kW, kH};
+      rb.clearValueCount = 1;
+      rb.pClearValues = &clear;
+      vkCmdBeginRenderPass(cb, &rb, VK_SUBPASS_CONTENTS_INLINE);
+      draw(cb);
+      vkCmdEndRenderPass(cb);
+      VkBufferImageCopy region{};
+      region.bufferOffset = dst_.offset;
+      region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+      region.imageExtent = {kW, kH, 1};
+      vkCmdCopyImageToBuffer(cb, image_, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, dst_.buffer, 1, &region);
+      VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+      host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+      host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+      vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &host, 0, nullptr, 0, nullptr);
+    }, "the test render");
     std::vector<uint8_t> out(kW * kH * 4);
     ctx_.download(dst_, out.data(), out.size());
     return out;
