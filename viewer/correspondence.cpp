@@ -90,22 +90,11 @@ uint64_t Correspondence::bytes() const {
   return n;
 }
 
-const float* Correspondence::probs(const Aggregation& g, std::vector<float>& scratch) const {
-  const Step& s = level(g);
-  if (g.block >= 0 && g.block < int(blocks_.size())) return s.probs[size_t(g.block)].data();
-  scratch.assign(s.probs[0].size(), 0.f);
-  for (const auto& p : s.probs)
-    for (size_t i = 0; i < p.size(); ++i) scratch[i] += p[i] / float(blocks_.size());
-  return scratch.data();
-}
-
-const float* Correspondence::mass(const Aggregation& g, std::vector<float>& scratch) const {
-  const Step& s = level(g);
-  if (g.block >= 0 && g.block < int(blocks_.size())) return s.mass[size_t(g.block)].data();
-  scratch.assign(size_t(queries()), 0.f);
-  for (const auto& m : s.mass)
-    for (size_t i = 0; i < m.size(); ++i) scratch[i] += m[i] / float(blocks_.size());
-  return scratch.data();
+float Correspondence::at(const std::vector<std::vector<float>>& per_block, int block, size_t i) const {
+  if (block >= 0 && block < int(blocks_.size())) return per_block[size_t(block)][i];
+  float v = 0.f;
+  for (const auto& p : per_block) v += p[i] / float(blocks_.size());
+  return v;
 }
 
 std::vector<int> Correspondence::best_tokens(const Step& s, int block) const {
@@ -127,22 +116,31 @@ std::vector<int> Correspondence::best_tokens(const Step& s, int block) const {
   return best;
 }
 
+// Every map below reads only the entries it needs (a row, a column, the masses): the UI asks for them each frame,
+// and the Layers tab once per block and step shown, so nothing here aggregates a whole [queries x tokens] matrix.
 PointMap Correspondence::forward(int query, const Aggregation& g) const {
   PointMap m;
   if (empty() || query < 0 || query >= queries()) return m;
-  std::vector<float> ps, ms;
-  const float* p = probs(g, ps);
-  const float* row = p + size_t(query) * size_t(tokens_);
-  m.probs.assign(row, row + tokens_);
-  m.mass = mass(g, ms)[query];
+  const Step& s = level(g);
+  const size_t row = size_t(query) * size_t(tokens_);
+  m.probs.resize(size_t(tokens_));
+  for (int k = 0; k < tokens_; ++k) m.probs[size_t(k)] = at(s.probs, g.block, row + size_t(k));
+  m.mass = at(s.mass, g.block, size_t(query));
   m.best = int(std::max_element(m.probs.begin(), m.probs.end()) - m.probs.begin());
   float top = -1.f;
   for (int q = 0; q < queries(); ++q) {
-    const float v = p[size_t(q) * size_t(tokens_) + size_t(m.best)];
+    const float v = at(s.probs, g.block, size_t(q) * size_t(tokens_) + size_t(m.best));
     if (v > top) top = v, m.back = q;
   }
   m.cycle_consistent = std::abs(m.back % gw_ - query % gw_) <= 1 && std::abs(m.back / gw_ - query / gw_) <= 1;
-  const int now = best_tokens(latest_, -1)[size_t(query)];
+  // Movement is of the all-blocks best match of the latest step (the sum has the mean's argmax, as in best_tokens).
+  int now = 0;
+  float best_sum = -1.f;
+  for (int k = 0; k < tokens_; ++k) {
+    float v = 0.f;
+    for (const auto& p : latest_.probs) v += p[row + size_t(k)];
+    if (v > best_sum) best_sum = v, now = k;
+  }
   auto dist = [&](int a, int b) { return std::hypot(double(a % side_ - b % side_), double(a / side_ - b / side_)); };
   if (!prev_step_best_.empty()) m.moved_step = dist(now, prev_step_best_[size_t(query)]);
   if (!prev_round_best_.empty()) m.moved_round = dist(now, prev_round_best_[size_t(query)]);
@@ -152,18 +150,18 @@ PointMap Correspondence::forward(int query, const Aggregation& g) const {
 std::vector<float> Correspondence::reverse(int token, const Aggregation& g) const {
   std::vector<float> out;
   if (empty() || token < 0 || token >= tokens_) return out;
-  std::vector<float> ps;
-  const float* p = probs(g, ps);
+  const Step& s = level(g);
   out.resize(size_t(queries()));
-  for (int q = 0; q < queries(); ++q) out[size_t(q)] = p[size_t(q) * size_t(tokens_) + size_t(token)];
+  for (int q = 0; q < queries(); ++q) out[size_t(q)] = at(s.probs, g.block, size_t(q) * size_t(tokens_) + size_t(token));
   return out;
 }
 
 std::vector<float> Correspondence::reliance(const Aggregation& g) const {
   if (empty()) return {};
-  std::vector<float> ms;
-  const float* m = mass(g, ms);
-  return std::vector<float>(m, m + queries());
+  const Step& s = level(g);
+  std::vector<float> out(static_cast<size_t>(queries()));
+  for (int q = 0; q < queries(); ++q) out[size_t(q)] = at(s.mass, g.block, size_t(q));
+  return out;
 }
 
 }  // namespace ezivk::viewer

@@ -74,8 +74,8 @@ class Correspondence {
     std::vector<std::vector<float>> mass;   // [blocks][queries]
     std::vector<int> filled;                // [blocks]: captures added (0 or 1 for a step)
   };
-  const float* probs(const Aggregation& g, std::vector<float>& scratch) const;
-  const float* mass(const Aggregation& g, std::vector<float>& scratch) const;
+  // Entry i of one block's matrix, or its mean over the blocks (block < 0).
+  float at(const std::vector<std::vector<float>>& per_block, int block, size_t i) const;
   const Step& level(const Aggregation& g) const { return g.round_mean ? mean_ : latest_; }
   std::vector<int> best_tokens(const Step& s, int block) const;
   Step empty_step() const;
