@@ -214,6 +214,9 @@ void attention(gpu::Context& ctx, gpu::Recorder& rec, const AttentionArgs& a) {
     expect_shape(kOp, "capture.probs", cap->probs, {batch, int64_t(cap->count), nk2});
     expect_shape(kOp, "capture.mass", cap->mass, {batch, int64_t(cap->count)});
     if (uint64_t(batch * a.heads * nq) * 2 > UINT32_MAX) fail(what("capture", "stats index exceeds 32 bits"));
+    if (cap->head < -1 || cap->head >= a.heads)
+      fail(what("capture", "head must be -1 (the mean over heads) or 0..") + std::to_string(a.heads - 1) + ", got " +
+           std::to_string(cap->head));
     if (!cap->stats || cap->stats.size < attention_stats_bytes(batch, a.heads, nq))
       fail(what("capture", "stats scratch must hold attention_stats_bytes(B, heads, Nq) = ") +
            std::to_string(attention_stats_bytes(batch, a.heads, nq)) + " bytes");
@@ -261,11 +264,12 @@ void attention(gpu::Context& ctx, gpu::Recorder& rec, const AttentionArgs& a) {
   constexpr uint32_t kCapWg = 64;  // a power of two: the mass reduction halves it
   const uint32_t cspec[] = {kCapWg, uint32_t(d)};
   const auto& cpipe = ctx.pipeline(std::string("attention/attention_capture_") + variant(dt) + (any ? "_any" : ""), cspec);
+  const uint32_t h0 = cap->head < 0 ? 0u : uint32_t(cap->head), h1 = cap->head < 0 ? uint32_t(a.heads) : h0 + 1;
   struct {
-    uint32_t nq, nk2, heads, nsel;
+    uint32_t nq, nk2, heads, nsel, h0, h1;
     Resolved q, k2;
     float qscale, w2;
-  } cpush{uint32_t(nq), uint32_t(nk2), uint32_t(a.heads), cap->count, q, k2, qscale, a.w2};
+  } cpush{uint32_t(nq), uint32_t(nk2), uint32_t(a.heads), cap->count, h0, h1, q, k2, qscale, a.w2};
   rec.dispatch(cpipe,
                {{a.q.data, gpu::Access::Read},
                 {a.k2->data, gpu::Access::Read},

@@ -28,13 +28,14 @@ struct TokenView {
 // [batch, tokens, heads*D]): what a dispatch binds, and what must fit in the slice.
 int64_t view_extent(const Tensor& t, const TokenView& v);
 
-// Selected queries' head-averaged attention over the second source (what the viewer draws).
+// Selected queries' attention over the second source (what the viewer draws): averaged over heads, or one head's.
 struct AttentionCapture {
   gpu::Slice query_ids;  // uint32 [count], the same query indices for every batch item; ids ≥ Nq give zeros
   uint32_t count = 0;
   Tensor probs;          // f32 [B, count, Nk2]: probabilities of the second source's keys
   Tensor mass;           // f32 [B, count]: the share of probability that went to the second source
   gpu::Slice stats;      // scratch of attention_stats_bytes(B, heads, Nq) bytes: each query's final max and sum
+  int32_t head = -1;     // -1: the mean over heads; 0..heads-1: that head alone
 };
 
 // Auto: the cooperative-matrix kernel where the device has cooperative matrices, a fixed subgroup size, fp16
@@ -78,6 +79,6 @@ struct AttentionCaptureRef {
 };
 AttentionCaptureRef attention_capture_ref(const AttentionShape& s, const std::vector<float>& q,
                                           const std::vector<float>& k1, const std::vector<float>& k2,
-                                          const std::vector<uint32_t>& ids);
+                                          const std::vector<uint32_t>& ids, int32_t head = -1);
 
 }  // namespace ezivk::ops

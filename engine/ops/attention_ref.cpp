@@ -83,7 +83,7 @@ std::vector<float> attention_ref(const AttentionShape& s, const std::vector<floa
 
 AttentionCaptureRef attention_capture_ref(const AttentionShape& s, const std::vector<float>& q,
                                           const std::vector<float>& k1, const std::vector<float>& k2,
-                                          const std::vector<uint32_t>& ids) {
+                                          const std::vector<uint32_t>& ids, int32_t head) {
   const Rows rows{s, q, k1, k2};
   const size_t n = ids.size();
   AttentionCaptureRef r{std::vector<float>(size_t(s.batch) * n * size_t(s.nk2), 0.f), std::vector<float>(size_t(s.batch) * n, 0.f)};
@@ -91,9 +91,10 @@ AttentionCaptureRef attention_capture_ref(const AttentionShape& s, const std::ve
     for (size_t k = 0; k < n; ++k) {
       if (int64_t(ids[k]) >= s.nq) continue;
       std::vector<double> avg(size_t(s.nk2), 0.0);
-      for (int64_t h = 0; h < s.heads; ++h) {
+      const int64_t h0 = head < 0 ? 0 : head, h1 = head < 0 ? s.heads : head + 1;
+      for (int64_t h = h0; h < h1; ++h) {
         const auto p = rows.probs(b, h, int64_t(ids[k]));
-        for (int64_t j = 0; j < s.nk2; ++j) avg[size_t(j)] += p[size_t(s.nk1 + j)] / double(s.heads);
+        for (int64_t j = 0; j < s.nk2; ++j) avg[size_t(j)] += p[size_t(s.nk1 + j)] / double(h1 - h0);
       }
       double mass = 0;
       for (int64_t j = 0; j < s.nk2; ++j) {

@@ -1,7 +1,7 @@
 #version 450
 //! variants: f32 f16 f32_any f16_any
-// What the viewer draws, for a few selected queries: the head-averaged probabilities over the second
-// source's keys and the head-averaged share of probability mass those keys received. The main kernel left
+// What the viewer draws, for a few selected queries: the probabilities over the second source's keys and
+// the share of probability mass those keys received, averaged over heads [h0, h1) (all, or one). The main kernel left
 // each query's final max m and sum l (log2 domain); this pass recomputes only the selected queries' scores
 // against the second source and normalises them, so the main kernel pays nothing for capture.
 // One workgroup per (selected query, batch item); it loops over heads and each thread keeps the same keys
@@ -23,7 +23,7 @@ layout(std430, binding = 5) writeonly buffer Mb { float mass[]; };  // [B, nsel]
 
 // Offsets and strides in vec4 units (elements in the `_any` variants), as in attention.comp.
 layout(push_constant) uniform P {
-  uint nq, nk2, heads, nsel;
+  uint nq, nk2, heads, nsel, h0, h1;
   uint q_off, q_rs, q_bs;
   uint k2_off, k2_rs, k2_bs;
   float qscale;
@@ -40,8 +40,8 @@ void main() {
   const uint prow = (b * p.nsel + sel) * p.nk2;
   float total = 0;
   if (qi < p.nq) {  // uniform across the workgroup; out-of-range ids give zeros
-    const float inv_heads = 1.0 / float(p.heads);
-    for (uint h = 0; h < p.heads; ++h) {
+    const float inv_heads = 1.0 / float(p.h1 - p.h0);
+    for (uint h = p.h0; h < p.h1; ++h) {
       barrier();
       const uint qbase = p.q_off + b * p.q_bs + qi * p.q_rs + h * HEAD_UNITS;
       for (uint d = tid; d < D4; d += WG) qs[d] = p.qscale * LOAD4(q_buf, qbase, d);
@@ -54,7 +54,7 @@ void main() {
         for (uint d = 0; d < D4; ++d) s += dot(qs[d], p.w2 * LOAD4(k2_buf, kbase, d));
         const float pr = exp2(s - m) * norm;
         total += pr;
-        probs[prow + j] = h == 0 ? pr : probs[prow + j] + pr;
+        probs[prow + j] = h == p.h0 ? pr : probs[prow + j] + pr;
       }
     }
   } else {

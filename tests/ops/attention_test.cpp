@@ -22,6 +22,7 @@ struct Case {
   bool causal = false, fused = false;           // fused: q/k1/v1 are views into one [B, N, 3·H·D] buffer
   float lo = -1.f, hi = 1.f;                    // range of q and k values
   std::vector<uint32_t> capture;                // selected query ids
+  int32_t capture_head = -1;                    // -1: the mean over heads
   std::vector<DType> dtypes = {DType::F32, DType::F16};
   AttentionKernel kernel = AttentionKernel::Auto;
   double f32_tol = 1e-5;
@@ -124,7 +125,7 @@ TEST_P(AttentionTest, MatchesReference) {
     mass.emplace(ctx(), arena, size_t(c.batch) * nsel, DType::F32);
     stats.emplace(ctx(), arena, ops::attention_stats_bytes(c.batch, c.heads, c.nq) / 4, DType::F32);
     a.capture = ops::AttentionCapture{ids->slice(), nsel, probs->tensor({c.batch, int64_t(nsel), c.nk2}),
-                                      mass->tensor({c.batch, int64_t(nsel)}), stats->slice()};
+                                      mass->tensor({c.batch, int64_t(nsel)}), stats->slice(), c.capture_head};
   }
 
   gpu::Recorder rec(ctx());
@@ -141,7 +142,7 @@ TEST_P(AttentionTest, MatchesReference) {
   }
   if (nsel) {
     // fp32 outputs computed from the same (rounded) inputs: the storage type does not loosen them.
-    const auto ref = ops::attention_capture_ref(s, in.q, in.k1, in.k2, c.capture);
+    const auto ref = ops::attention_capture_ref(s, in.q, in.k1, in.k2, c.capture, c.capture_head);
     EXPECT_LE(normalized_error(probs->download(), ref.probs), 1e-5);
     const auto got_mass = mass->download();
     ASSERT_EQ(got_mass.size(), ref.mass.size());
@@ -176,6 +177,9 @@ std::vector<Param> params() {
   // Scores in the thousands: fp32's own rounding of a score (~1e-7·|s|) alone moves the result by ~1e-5.
   add({.name = "huge_scores", .nq = 77, .nk1 = 100, .nk2 = 29, .heads = 2, .lo = -30.f, .hi = 30.f, .f32_tol = 1e-4});
   add({.name = "capture", .batch = 2, .nq = 77, .nk1 = 50, .nk2 = 129, .heads = 3, .w2 = 1.3f, .capture = {0, 5, 76, 40, 1000}});
+  // One head's map (the viewer's head control): the last head, and a middle one with the `_any` variant below.
+  add({.name = "capture_last_head", .batch = 2, .nq = 77, .nk1 = 50, .nk2 = 129, .heads = 3, .w2 = 1.3f,
+       .capture = {0, 5, 76, 40, 1000}, .capture_head = 2});
   add({.name = "head40", .nq = 77, .nk1 = 100, .nk2 = 5, .heads = 2, .d = 40, .dtypes = f32});
   add({.name = "head40_causal", .nq = 77, .nk1 = 77, .heads = 3, .d = 40, .causal = true, .dtypes = f32});
   add({.name = "capture_shared_head40", .batch = 2, .nq = 33, .nk1 = 33, .nk2 = 70, .heads = 5, .d = 40, .kv2_shared = true,
@@ -188,6 +192,8 @@ std::vector<Param> params() {
        .fused = true});
   add({.name = "head10_capture", .batch = 2, .nq = 40, .nk1 = 30, .nk2 = 33, .heads = 2, .d = 10, .w2 = 1.3f,
        .capture = {39, 0, 7}});
+  add({.name = "head10_capture_head1", .batch = 2, .nq = 40, .nk1 = 30, .nk2 = 33, .heads = 3, .d = 10, .w2 = 1.3f,
+       .capture = {39, 0, 7}, .capture_head = 1, .dtypes = f32});
   // Two threads per query (D > 64); one dtype, as lavapipe takes about a minute to build this pipeline.
   add({.name = "head77_shared_subject", .batch = 2, .nq = 50, .nk1 = 50, .nk2 = 20, .heads = 2, .d = 77, .kv2_shared = true,
        .dtypes = f32});
@@ -217,7 +223,7 @@ std::vector<Param> params() {
   add({.name = "coopmat_large_scores", .nq = 77, .nk1 = 100, .nk2 = 29, .heads = 2, .lo = -12.f, .hi = 12.f,
        .dtypes = f16, .kernel = cm});
   add({.name = "coopmat_capture", .batch = 2, .nq = 77, .nk1 = 50, .nk2 = 129, .heads = 3, .w2 = 1.3f,
-       .capture = {0, 5, 76, 40, 1000}, .dtypes = f16, .kernel = cm});
+       .capture = {0, 5, 76, 40, 1000}, .capture_head = 1, .dtypes = f16, .kernel = cm});
   std::vector<Param> out;
   for (const auto& c : v)
     for (DType dt : c.dtypes) out.push_back({c, dt});
@@ -297,6 +303,11 @@ TEST_F(AttentionErrors, NameTheArgument) {
   cap.stats = buf(2 * 2 * 7 * 2);
   a.capture = cap;
   expect_error(a, "second key/value source");
+  a.k2 = {buf(2 * 9 * 128), DType::F32, {2, 9, 128}};
+  a.v2 = {buf(2 * 9 * 128), DType::F32, {2, 9, 128}};
+  cap.head = 2;  // two heads: 0 and 1
+  a.capture = cap;
+  expect_error(a, "head must be -1 (the mean over heads) or 0..1, got 2");
 }
 
 }  // namespace
