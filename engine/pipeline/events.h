@@ -85,8 +85,9 @@ struct AttentionCaptured {
   int round = 0, step = 0;
   std::string block;
   std::vector<uint32_t> query_ids;
-  SnapshotPtr probs;  // [B, queries, subject tokens], head-averaged
+  SnapshotPtr probs;  // [B, queries, subject tokens], averaged over heads or one head's
   SnapshotPtr mass;   // [B, queries]: the share of attention that went to the subject
+  int head = -1;      // -1: the mean over the block's heads; else the one head captured
 };
 
 struct Finished {

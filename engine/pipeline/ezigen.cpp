@@ -221,10 +221,15 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
       }
       subject.capture(ctx, specs, (guided || round_guided) ? 2 : 1);
     }
+    // Before each step with the subject on: the head the capture shows now.
+    auto follow_head = [&] {
+      if (!p.capture_blocks.empty()) subject.set_capture_head(p.capture_head ? p.capture_head->load() : -1);
+    };
     auto emit_captures = [&](int round, int step) {
       if (p.capture_blocks.empty()) return;
       for (auto& c : subject.download_captures(ctx)) {
         AttentionCaptured e{round, step, c.block, c.query_ids};
+        e.head = c.head;
         e.probs = snapshot(c.probs_shape, std::move(c.probs));
         e.mass = snapshot({c.probs_shape[0], c.probs_shape[1]}, std::move(c.mass));
         emit(e);
@@ -310,7 +315,11 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
       range.context = &first_ctx.context;
       range.unet = &unet;
       range.cancel = p.cancel;
-      range.hooks = [&](int i) { return i >= r.switch_step ? &on : nullptr; };
+      range.hooks = [&](int i) -> const models::BlockHooks* {
+        if (i < r.switch_step) return nullptr;
+        follow_head();
+        return &on;
+      };
       std::optional<DevicePreview> device_x0;
       if (p.preview_slot)
         range.after_step = [&](gpu::Recorder& rec, int) { device_x0 = record_preview_copy(rec, den.x0(), p.preview_slot); };
@@ -355,7 +364,10 @@ EzigenResult ezigen_generate(StableDiffusion& sd, const EzigenWeights* weights, 
         range.context = &round_ctx.context;
         range.unet = &unet;
         range.cancel = p.cancel;
-        range.hooks = [&](int) { return &on; };
+        range.hooks = [&](int) {
+          follow_head();
+          return &on;
+        };
         std::optional<DevicePreview> device_x0;
         if (p.preview_slot)
           range.after_step = [&](gpu::Recorder& rec, int) { device_x0 = record_preview_copy(rec, den.x0(), p.preview_slot); };

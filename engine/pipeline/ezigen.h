@@ -9,6 +9,7 @@
 // pass and all rounds; generator B (the same seed) draws the subject posterior sample and noise, then each
 // round's posterior sample and noise. The text-only steps equal `ezivk generate --scheduler ddpm` with the same
 // negative prompt.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -97,6 +98,9 @@ struct EzigenParams {
   // `capture_blocks` (transformer block names), as AttentionCaptured events.
   std::vector<std::string> capture_blocks;
   std::vector<std::pair<float, float>> capture_points;
+  // Which head the capture shows, read before every step so a viewer can change it mid-run: null or -1, the
+  // mean over each block's heads; else that head, which every captured block must have.
+  const std::atomic<int>* capture_head = nullptr;
   // Tests: replaces the similarity measure (round -> similarity).
   std::function<double(int round)> scripted_similarity;
 };

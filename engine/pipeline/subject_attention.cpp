@@ -68,11 +68,6 @@ void SubjectAttention::capture(gpu::Context& ctx, const std::vector<CaptureSpec>
   capture_arena_ = gpu::Arena();
   if (specs.empty()) return;
   auto up = [](uint64_t b) { return (b + 255) / 256 * 256; };
-  auto heads_of = [this](const std::string& block) {
-    for (auto* b : unet_->transformer_blocks())
-      if (b->name == block) return b->heads;
-    return int64_t(1);
-  };
   uint64_t bytes = 0;
   for (const auto& s : specs) {
     if (!bank_.tokens.count(s.block)) fail("attention capture: no transformer block '" + s.block + "'");
@@ -97,11 +92,27 @@ void SubjectAttention::capture(gpu::Context& ctx, const std::vector<CaptureSpec>
   }
 }
 
+void SubjectAttention::set_capture_head(int head) {
+  for (auto& [block, c] : captures_) {
+    const int64_t heads = heads_of(block);
+    if (head < -1 || head >= heads)
+      fail("attention capture: head " + std::to_string(head) + " is out of range for block " + block + ", which has " +
+           std::to_string(heads) + " head" + (heads == 1 ? "" : "s") + " (-1 is the mean over them)");
+    c.head = head;
+  }
+}
+
+int64_t SubjectAttention::heads_of(const std::string& block) const {
+  for (auto* b : unet_->transformer_blocks())
+    if (b->name == block) return b->heads;
+  fail("attention capture: no transformer block '" + block + "'");
+}
+
 std::vector<SubjectAttention::Captured> SubjectAttention::download_captures(gpu::Context& ctx) const {
   std::vector<Captured> out;
   for (const auto& [block, c] : captures_) {
     Captured k{block, capture_ids_.at(block), c.probs.shape, std::vector<float>(size_t(c.probs.numel())),
-               std::vector<float>(size_t(c.mass.numel()))};
+               std::vector<float>(size_t(c.mass.numel())), c.head};
     ctx.download(c.probs.data, k.probs.data(), k.probs.size() * 4);
     ctx.download(c.mass.data, k.mass.data(), k.mass.size() * 4);
     out.push_back(std::move(k));

@@ -47,9 +47,13 @@ class SubjectAttention {
     std::vector<uint32_t> query_ids;
     std::vector<int64_t> probs_shape;
     std::vector<float> probs, mass;
+    int head = -1;
   };
   // Host copies of the last step's records (call after the step's submit).
   std::vector<Captured> download_captures(gpu::Context& ctx) const;
+  // From the next recorded step on: -1 the mean over heads, else that head (an Error naming the block if a captured
+  // block has fewer heads).
+  void set_capture_head(int head);
 
  private:
   SubjectBank bank_;
@@ -57,6 +61,7 @@ class SubjectAttention {
   std::map<std::string, ops::Tensor> kv_;
   std::map<std::string, models::SecondSource> sources_;
   models::BlockHooks on_;
+  int64_t heads_of(const std::string& block) const;
   gpu::Arena capture_arena_;
   std::map<std::string, ops::AttentionCapture> captures_;
   std::map<std::string, std::vector<uint32_t>> capture_ids_;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -358,6 +359,54 @@ TEST_F(EzigenRun, AttentionCaptureIsConsistentAndChangesNothing) {
     });
     EXPECT_EQ(events, 2 * subject_steps) << name;
     EXPECT_LE(relative_l2(r.first_latent, golden_of(c, "first_latent")), 1e-4) << name;
+  }
+}
+
+// One head's capture (the viewer's head control): the events say which head they hold, and in a block of two heads
+// the mean of head 0's and head 1's maps is the head-averaged map of the same run. A head the block lacks is an
+// error naming the block.
+TEST_F(EzigenRun, CaptureOfOneHeadAveragesToTheHeadMean) {
+  const auto c = ezigen_case("ezigen_adapter");
+  auto sd = pipeline::load_stable_diffusion(ctx(), model_dir("sd2-tiny").string(), DType::F32);
+  const auto weights = pipeline::load_ezigen_weights(*sd, checkpoint_dir());
+  const std::string block = "down_blocks.0.attentions.0.transformer_blocks.0";  // 2 heads in sd2-tiny
+  auto run = [&](int head) {
+    auto p = params_of(*sd, c);
+    p.rounds.fixed = 1;
+    p.capture_blocks = {block};
+    p.capture_points = {{0.5f, 0.5f}, {0.1f, 0.9f}, {0.99f, 0.0f}};
+    std::atomic<int> h{head};
+    p.capture_head = &h;
+    std::vector<std::vector<float>> maps;
+    pipeline::ezigen_generate(*sd, &weights, p, [&](const pipeline::Event& e) {
+      if (auto* a = std::get_if<pipeline::AttentionCaptured>(&e)) {
+        EXPECT_EQ(a->head, head);
+        maps.push_back(a->probs->values);
+      }
+    });
+    return maps;
+  };
+  const auto mean = run(-1), h0 = run(0), h1 = run(1);
+  ASSERT_FALSE(mean.empty());
+  ASSERT_EQ(h0.size(), mean.size());
+  ASSERT_EQ(h1.size(), mean.size());
+  for (size_t i = 0; i < mean.size(); ++i) {
+    std::vector<float> avg(mean[i].size());
+    for (size_t k = 0; k < avg.size(); ++k) avg[k] = 0.5f * (h0[i][k] + h1[i][k]);
+    EXPECT_LE(normalized_error(avg, mean[i]), 1e-5) << "capture " << i;
+    EXPECT_GT(normalized_error(h0[i], mean[i]), 1e-3) << "one head's map should differ from the mean " << i;
+  }
+  auto p = params_of(*sd, c);
+  p.capture_blocks = {block};
+  p.capture_points = {{0.5f, 0.5f}};
+  std::atomic<int> two{2};
+  p.capture_head = &two;
+  try {
+    pipeline::ezigen_generate(*sd, &weights, p, nullptr);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("head 2 is out of range for block " + block + ", which has 2 heads"),
+              std::string::npos) << e.what();
   }
 }
 
