@@ -23,6 +23,8 @@ const char* kUsage =
     "  Generation options are those of `ezivk generate` (--negative, --steps, --guidance, --seed, --scheduler,\n"
     "  --size, --precision, --variant; with --subject IMG: --adapter, --subject-prompt, --split, --rounds, ...).\n"
     "  --select X,Y               the output point (0..1, origin top-left) whose attention is shown first, pinned\n"
+    "  --head N                   the attention head the maps show (-1, the default: the mean over heads; a head\n"
+    "                             the model lacks becomes its last); the subject panel's head menu changes it mid-run\n"
     "  --headless-screenshot PNG  render until the run ends, write the window's image and exit\n"
     "  --dump-state JSON          at exit, write what is on screen (status, steps, rounds, frame times)\n"
     "  --window WxH               window size (default 1280x800)\n"
@@ -69,6 +71,8 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       // 1 is the far edge: the capture takes positions in [0, 1), so it becomes the last pixel.
       v.select = std::pair{std::min(float(parse_double(s.substr(0, comma), "--select X", 0, 1)), 0.9999f),
                            std::min(float(parse_double(s.substr(comma + 1), "--select Y", 0, 1)), 0.9999f)};
+    } else if (a == "--head") {
+      v.run.capture_head = int(parse_int(option_value(args, i), "--head", -1, 1023));
     } else if (a == "--headless-screenshot") v.screenshot = option_value(args, i);
     else if (a == "--dump-state") v.dump_state = option_value(args, i);
     else if (a == "--window") {

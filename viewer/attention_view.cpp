@@ -62,14 +62,29 @@ void AttentionView::output_overlay(const Placed& at, const Correspondence* c) {
 std::string AttentionView::aggregation_text(const Correspondence& c) const {
   std::string blocks = agg_.block < 0 ? std::to_string(c.blocks().size()) + " blocks" : c.blocks()[size_t(agg_.block)];
   std::string when = c.round() ? "round " + std::to_string(c.round()) : std::string("first pass");
-  return blocks + ", " + when + (agg_.round_mean ? ", mean of " + std::to_string(c.steps_in_round()) + " steps"
-                                                 : ", step " + std::to_string(c.step() + 1));
+  const std::string head = c.head() < 0 ? "" : ", head " + std::to_string(c.head());
+  return blocks + head + ", " + when +
+         (agg_.round_mean ? ", mean of " + std::to_string(c.steps_in_round()) + " steps" +
+                                (c.round_heads_mixed() ? " (heads changed in the round)" : "")
+                          : ", step " + std::to_string(c.step() + 1));
 }
 
-void AttentionView::subject_panel(const Placed& at, const Correspondence* c) {
+std::optional<int> AttentionView::subject_panel(const Placed& at, const Correspondence* c, int heads, int head) {
+  std::optional<int> picked;
+  if (heads > 1) {  // a run-time control: the engine captures the chosen head from its next step on
+    const std::string name = head < 0 ? "mean of " + std::to_string(heads) + " heads" : "head " + std::to_string(head);
+    ImGui::SetNextItemWidth(at.size.x);
+    if (ImGui::BeginCombo("##head", name.c_str())) {
+      for (int h = -1; h < heads; ++h) {
+        const std::string item = h < 0 ? "mean of " + std::to_string(heads) + " heads" : "head " + std::to_string(h);
+        if (ImGui::Selectable(item.c_str(), h == head) && h != head) picked = h;
+      }
+      ImGui::EndCombo();
+    }
+  }
   if (!c || c->empty()) {
     ImGui::TextWrapped("no capture yet (the subject joins after the split)");
-    return;
+    return picked;
   }
   // Hovering the subject selects a token for the reverse map; a click pins it, a second click releases it.
   if (const auto m = mouse_in(at)) {
@@ -105,6 +120,7 @@ void AttentionView::subject_panel(const Placed& at, const Correspondence* c) {
   }
   ImGui::Checkbox("round mean", &agg_.round_mean);
   ImGui::Checkbox("reliance map", &reliance_);
+  return picked;
 }
 
 void AttentionView::layers_grid(const std::vector<std::pair<std::string, const Correspondence*>>& steps, float cell) const {

@@ -24,8 +24,10 @@ class AttentionView {
 
   // Over the output picture: follows the mouse (unless pinned), draws the reverse or reliance map and the marker.
   void output_overlay(const Placed& at, const Correspondence* c);
-  // The subject column's overlay, text and controls, under the subject picture drawn at `at`.
-  void subject_panel(const Placed& at, const Correspondence* c);
+  // The subject column's overlay, text and controls, under the subject picture drawn at `at`. `heads`: the captured
+  // blocks' head count (0: not known yet), `head`: the head the run captures now (-1 the mean). Returns the head the
+  // user picked this frame, if they changed it.
+  std::optional<int> subject_panel(const Placed& at, const Correspondence* c, int heads = 0, int head = -1);
 
   // The selected output point's grid query, or -1.
   int query(const Correspondence& c) const { return point_ ? c.query_at(point_->first, point_->second) : -1; }

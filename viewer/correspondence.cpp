@@ -43,7 +43,9 @@ bool Correspondence::add(const pipeline::AttentionCaptured& a) {
     building_ = empty_step();
     b_round_ = a.round;
     b_step_ = a.step;
+    b_head_ = a.head;
   }
+  if (a.head != b_head_) fail("correspondence: block '" + a.block + "' was captured with another head than the step's others");
   const int b = it->second;
   const size_t qk = size_t(queries()) * size_t(tokens_);
   const size_t last = size_t(shape[0] - 1);  // the conditional half: the last item of the guidance batch
@@ -61,7 +63,11 @@ bool Correspondence::add(const pipeline::AttentionCaptured& a) {
   if (b_round_ != round_) {
     mean_ = empty_step();
     steps_in_round_ = 0;
+    round_heads_mixed_ = false;
+  } else if (b_head_ != head_) {
+    round_heads_mixed_ = true;
   }
+  head_ = b_head_;
   latest_ = building_;
   ++steps_in_round_;
   const float w = 1.f / float(steps_in_round_);

@@ -51,6 +51,10 @@ class Correspondence {
   int step() const { return step_; }
   int steps_in_round() const { return steps_in_round_; }
   bool empty() const { return step_ < 0; }
+  // The head the latest step's maps show (-1: the mean over heads), and whether the round mean spans steps captured
+  // with different heads (the head was changed during the round).
+  int head() const { return head_; }
+  bool round_heads_mixed() const { return round_heads_mixed_; }
 
   // The grid point nearest to (x, y) in [0, 1] of the output, and its centre.
   int query_at(float x, float y) const;
@@ -85,6 +89,8 @@ class Correspondence {
   std::map<std::string, int> block_index_;
   int round_ = -1, step_ = -1, steps_in_round_ = 0;  // of the latest complete step
   int b_round_ = -1, b_step_ = -1;                   // of the step being captured
+  int head_ = -1, b_head_ = -1;
+  bool round_heads_mixed_ = false;
   Step latest_, building_, mean_;
   std::vector<int> prev_step_best_, prev_round_best_;  // all-blocks argmax per query
 };

@@ -27,12 +27,21 @@ const char* status_name(RunState::Status s) {
 Generation::Generation(gpu::Context& ctx, RunSettings settings) : ctx_(ctx), settings_(std::move(settings)) {
   state_.device = ctx.caps().name;
   state_.sketch = settings_.sketch_image;
+  capture_head_ = settings_.capture_head;
+  state_.capture_head = settings_.capture_head;
   thread_ = std::thread([this] { run(); });
 }
 
 Generation::~Generation() {
   stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void Generation::set_capture_head(int head) {
+  std::lock_guard lock(mu_);
+  if (state_.capture_heads > 0) head = std::clamp(head, -1, state_.capture_heads - 1);
+  capture_head_ = head;
+  state_.capture_head = head;
 }
 
 void Generation::stop() {
@@ -129,6 +138,16 @@ void Generation::on_event(const pipeline::Event& e) {
 }
 
 void Generation::fold(const pipeline::Event& e) {
+  // The correspondence is this (the run's) thread's own: folding a capture and copying the snapshot (tens of MB at
+  // SD2 sizes) happen before the lock, so a UI frame never waits for them.
+  std::shared_ptr<const Correspondence> snap;
+  if (auto* ac = std::get_if<pipeline::AttentionCaptured>(&e)) {
+    if (!correspondence_) {
+      const auto& shape = ac->probs->shape;  // [B, queries, tokens]
+      correspondence_.emplace(grid_w_, grid_h_, int(shape.at(2)), capture_blocks_);
+    }
+    if (correspondence_->add(*ac)) snap = correspondence_->snapshot();
+  }
   std::lock_guard lock(mu_);
   RunState& s = state_;
   if (auto* r = std::get_if<pipeline::RunStarted>(&e)) {
@@ -159,12 +178,8 @@ void Generation::fold(const pipeline::Event& e) {
   } else if (auto* rd = std::get_if<pipeline::RoundDone>(&e)) {
     s.rounds.push_back({rd->round, rd->image, rd->similarity, rd->stop, rd->reason});
   } else if (auto* ac = std::get_if<pipeline::AttentionCaptured>(&e)) {
-    if (!correspondence_) {
-      const auto& shape = ac->probs->shape;  // [B, queries, tokens]
-      correspondence_.emplace(grid_w_, grid_h_, int(shape.at(2)), capture_blocks_);
-    }
-    if (correspondence_->add(*ac)) {
-      s.correspondence = correspondence_->snapshot();
+    if (snap) {
+      s.correspondence = std::move(snap);
       if (!s.timeline.empty() && s.timeline.back().round == ac->round && s.timeline.back().index == ac->step &&
           s.timeline_map_bytes + s.correspondence->bytes() <= settings_.map_budget) {
         s.timeline.back().correspondence = s.correspondence;
@@ -233,12 +248,22 @@ void Generation::run() {
           for (int i = 0; i < grid_w_; ++i)
             p.capture_points.push_back({(float(i) + 0.5f) / float(grid_w_), (float(j) + 0.5f) / float(grid_h_)});
       }
+      int heads = 0;
+      for (const auto* b : sd->unet.model->transformer_blocks())
+        if (std::find(p.capture_blocks.begin(), p.capture_blocks.end(), b->name) != p.capture_blocks.end())
+          heads = heads ? std::min(heads, int(b->heads)) : int(b->heads);
       {
         std::lock_guard lock(mu_);
         capture_blocks_ = p.capture_blocks;
+        state_.capture_heads = heads;
+        // A head asked for before the model was known (--head, the Inputs panel) fits it now.
+        const int h = std::clamp(capture_head_.load(), -1, heads - 1);
+        capture_head_ = h;
+        state_.capture_head = h;
         if (!p.subjects.empty()) state_.subject = std::make_shared<const io::Image8>(p.subjects[0].image);
       }
       p.cancel = &cancel_;
+      p.capture_head = &capture_head_;
       p.preview_x0 = true;
       p.preview_slot = rs.preview_slot;
       final_image = pipeline::ezigen_generate(*sd, weights ? &*weights : nullptr, p, sink).image;

@@ -2,6 +2,7 @@
 // A generation run on its own thread, on the viewer's context: loads the model (and adapters), runs text-to-image
 // or EZIGen, and folds the pipeline's events into a RunState the UI thread copies each frame. Stop requests the
 // run's cancel flag (checked between steps and between the pieces of a step); the destructor stops and joins.
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,7 @@ struct RunSettings {
   pipeline::ImagePtr sketch_image;  // shown as the sketch from the start (a run re-started from a kept sketch)
   pipeline::PreviewSlot preview_slot;  // set: each step's x̂0 also stays on the device (RunState::x0_device)
   int capture_grid = 16;  // the query grid's points per side (at most the finest attention grid's)
+  int capture_head = -1;  // the head the maps show at the start (-1: the mean over heads); set_capture_head changes it
   uint64_t map_budget = 256ull << 20;  // host bytes the timeline may keep in per-step correspondences
 };
 
@@ -72,6 +74,8 @@ struct RunState {
   // Where a grid of output points' adapter attention goes over the subject tokens, at the finest-resolution blocks
   // (viewer/correspondence.h); a new snapshot after every step with the subject on.
   std::shared_ptr<const Correspondence> correspondence;
+  int capture_heads = 0;  // heads of the captured blocks (the fewest, if they differ); 0 until known
+  int capture_head = -1;  // the head asked for now (the maps follow from the next step)
   std::vector<TimelineEntry> timeline;  // every step so far, in order
   std::optional<pipeline::EzigenParams::KeptSketch> kept_sketch;  // what "re-run transfer" starts from
   pipeline::ImagePtr decoded;   // the full VAE decode of a step's x̂0, on demand (request_decode)
@@ -97,6 +101,9 @@ class Generation {
   void step_once();
   // A full VAE decode of the latest x̂0, made on the run's thread after its current step (or at once when paused).
   void request_decode();
+  // The head the captured maps show from the next UNet step on: -1 the mean over heads, else 0..capture_heads-1
+  // (clamped into that range).
+  void set_capture_head(int head);
   bool done() const;
   int steps_done() const;  // without copying the state
 
@@ -112,6 +119,7 @@ class Generation {
   mutable std::mutex mu_;
   std::condition_variable cv_;  // wakes a paused run
   int steps_allowed_ = 0;
+  std::atomic<int> capture_head_{-1};
   bool decode_requested_ = false;
   pipeline::StableDiffusion* sd_ = nullptr;  // the run's model while it runs
   RunState state_;

@@ -139,7 +139,9 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     if (act.rerun) {
       // A new run from the Inputs panel: the current one stops (within a piece of a step) and joins first.
       gen.reset();
+      const int head = a.run.capture_head;  // the head menu's choice outlives the run
       a.run = act.rerun->args.run;
+      a.run.capture_head = head;
       a.run.preview_slot = ring.provider();
       if (act.rerun->from_sketch) {
         a.run.ezigen->from_sketch = s.kept_sketch;
@@ -153,6 +155,10 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     if (act.pause) gen->set_paused(*act.pause);
     if (act.step) gen->step_once();
     if (act.decode) gen->request_decode();
+    if (act.capture_head) {
+      gen->set_capture_head(*act.capture_head);
+      a.run.capture_head = *act.capture_head;  // a re-run keeps it
+    }
     // Saving: the buttons now, --save once the run has finished (on the frame after, so the report is complete).
     auto save = [&](const SaveItems& items) {
       try {

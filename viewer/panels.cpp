@@ -275,7 +275,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     begin_column(small);
     ImGui::Text("subject attention");
     subject_.set(ctx_, s.subject);
-    attention_.subject_panel(show("subject", subject_, small), corr);
+    act.capture_head = attention_.subject_panel(show("subject", subject_, small), corr, s.capture_heads, s.capture_head);
     end_column();
   }
   if (s.sketch) {

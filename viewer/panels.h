@@ -39,6 +39,7 @@ struct PanelActions {
   std::optional<bool> pause;  // set: pause (true) or resume (false)
   bool step = false;          // one more step, then hold
   bool decode = false;        // a full VAE decode of the latest x̂0
+  std::optional<int> capture_head;  // the head the maps should show from the next step (-1 the mean)
   SaveItems save;  // the Save buttons pressed this frame
   std::optional<Inputs::Request> rerun;  // Run or Re-run transfer pressed in the Inputs panel, arguments that parse
 };

@@ -57,7 +57,8 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
   const AttentionView& view = panels.attention();
   if (const Correspondence* c = s.correspondence.get(); c && !c->empty()) {
     j["correspondence"] = {{"grid", {c->grid_w(), c->grid_h()}}, {"tokens", c->tokens()}, {"blocks", c->blocks()},
-                           {"round", c->round()}, {"step", c->step()}};
+                           {"round", c->round()}, {"step", c->step()}, {"head", c->head()},
+                           {"heads", s.capture_heads}};
     if (const int q = view.query(*c); q >= 0) {
       const PointMap m = c->forward(q, view.aggregation());
       const int side = std::max(c->side(), 1);
@@ -73,6 +74,7 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                   {"round", c->round()},
                   {"step", c->step()},
                   {"aggregation", view.aggregation_text(*c)},
+                  {"head", c->head()},
                   {"cycle_consistent", m.cycle_consistent},
                   {"back_query", m.back},
                   {"moved_step", m.moved_step ? nlohmann::json(*m.moved_step) : nlohmann::json()},

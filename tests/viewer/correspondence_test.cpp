@@ -130,6 +130,32 @@ TEST(Correspondence, CycleConsistencyAndMovement) {
   EXPECT_NEAR(c.forward(0, {-1, true}).probs[1], 0.7f, 1e-6);
 }
 
+// The head each step was captured with: the latest step's, and whether the round mean spans a change of head.
+TEST(Correspondence, FollowsTheCapturedHead) {
+  Correspondence c(4, 1, 4, {"b"});
+  const std::vector<float> cond(16, 0.125f);
+  auto a = exact(1, 0, cond);
+  c.add(a);
+  EXPECT_EQ(c.head(), -1);
+  EXPECT_FALSE(c.round_heads_mixed());
+  a = exact(1, 1, cond);
+  a.head = 1;
+  c.add(a);
+  EXPECT_EQ(c.head(), 1);
+  EXPECT_TRUE(c.round_heads_mixed());
+  a = exact(2, 0, cond);  // a new round with one head: not mixed
+  a.head = 1;
+  c.add(a);
+  EXPECT_FALSE(c.round_heads_mixed());
+  // Two blocks of one step captured with different heads cannot be aggregated together.
+  Correspondence two(4, 1, 4, {"b", "c"});
+  auto b = exact(0, 0, cond), d = exact(0, 0, cond);
+  d.block = "c";
+  d.head = 0;
+  two.add(b);
+  EXPECT_THROW(two.add(d), Error);
+}
+
 TEST(Correspondence, CapturesThatDoNotFitAreNamed) {
   Correspondence c(2, 2, 4, {"b"});
   auto a = exact(0, 0, std::vector<float>(16, 0.25f));

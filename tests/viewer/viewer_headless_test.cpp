@@ -232,6 +232,7 @@ TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
   const auto best = std::max_element(sum.begin(), sum.end()) - sum.begin();
   EXPECT_EQ(m["argmax_token"].get<int64_t>(), best);
   EXPECT_NEAR(m["max_prob"].get<double>(), sum[size_t(best)] / n, 1e-4);
+  EXPECT_EQ(m["head"].get<int>(), -1);  // the default: the mean over heads, as the in-process run captured
 
   // The panels are where the layout says, drawn, and show this run's pictures: the final image (except under the
   // selection marker), the sketch, and every round's thumbnail, pixel for pixel.
@@ -266,7 +267,7 @@ TEST_F(ViewerHeadless, CompareTabShowsTheDifferenceAndTheTimelineKeepsEveryStep)
                               (fixtures_dir() / "adapters" / "sd2-tiny-ezigen").string() + " --subject " +
                               (fixtures_dir() / "ezigen" / "subject_dog.png").string() +
                               " --prompt 'a photo of a dog' --seed 3 --steps 5 --rounds 1 --tab compare --window 900x600"
-                              " --select 0.5,0.5 --save all --save-dir " + png.parent_path().string() +
+                              " --select 0.5,0.5 --head 1 --save all --save-dir " + png.parent_path().string() +
                               " --headless-screenshot " + png.string() + " --dump-state " + json.string());
   ASSERT_EQ(r.code, 0) << r.output;
   const io::Image8 shot = io::read_image(png);
@@ -295,6 +296,11 @@ TEST_F(ViewerHeadless, CompareTabShowsTheDifferenceAndTheTimelineKeepsEveryStep)
   EXPECT_EQ(j["timeline"]["steps"].get<int>(), j["steps_done"].get<int>());
   EXPECT_GT(j["timeline"]["with_maps"].get<int>(), 0);
   EXPECT_LT(j["timeline"]["with_maps"].get<int>(), j["timeline"]["steps"].get<int>());  // not the sketch steps
+  // --head 1: the maps are head 1's (sd2-tiny's finest blocks have 2 heads); EzigenRun.CaptureOfOneHead… checks the
+  // engine's per-head numbers.
+  EXPECT_EQ(j["correspondence"]["heads"].get<int>(), 2);
+  EXPECT_EQ(j["map"]["head"].get<int>(), 1);
+  EXPECT_NE(j["map"]["aggregation"].get<std::string>().find("head 1"), std::string::npos) << j["map"].dump();
 
   // --save all: the final image with its parameters, the map, the report, and the two GIFs with a frame per picture.
   const fs::path dir = png.parent_path();
