@@ -20,12 +20,12 @@ struct ViewerArgs {
   std::string screenshot, dump_state;
   int width = 1280, height = 800;
   uint32_t submit_every = 64;
-  std::string tab = "rounds";
-  int idle_frames = 3;
+  std::string tab = "rounds";  // the bottom panel's first tab: rounds, compare or layers
+  int idle_frames = 3;         // frames drawn after the run ends before --headless-screenshot / --dump-state exit
   float zoom = 1.f;  // the output picture's zoom at start (wheel zooms, right or middle drag pans)
-  std::optional<std::tuple<int, int, int>> resize_at;  // (steps done, width, height): resize the window then (tests, demos)  // frames drawn after the run ends before --headless-screenshot / --dump-state exit
+  std::optional<std::tuple<int, int, int>> resize_at;  // (steps done, width, height): resize the window then (tests, demos)
   SaveItems save;              // written when the run finishes (--save), into save_dir
-  std::string save_dir = ".";  // the bottom panel's first tab: rounds, compare or layers
+  std::string save_dir = ".";
   bool help = false;
 };
 
