@@ -64,18 +64,28 @@ void Generation::request_decode() {
 
 void Generation::decode_latest() {
   pipeline::SnapshotPtr x0;
+  std::optional<pipeline::DevicePreview> on_device;
   int step = -1, round = 0;
   {
     std::lock_guard lock(mu_);
     decode_requested_ = false;
     x0 = state_.x0;
+    on_device = state_.x0_device;
     step = state_.step_index, round = state_.round;
   }
-  if (!x0 || !sd_) return;
-  const uint64_t bytes = x0->values.size() * sizeof(float);
-  gpu::Arena arena(ctx_, "viewer decode", bytes + 256, gpu::MemoryUse::Device);
-  const ops::Tensor latent{arena.alloc(bytes, 256), ops::DType::F32, x0->shape};
-  ctx_.upload(latent.data, x0->values.data(), bytes);
+  if ((!x0 && !on_device) || !sd_) return;
+  // The step's x̂0 is still in its preview slot (no later step runs while this one decodes): read it there; without
+  // device previews, upload the host copy.
+  gpu::Arena arena;
+  ops::Tensor latent;
+  if (on_device) {
+    latent = ops::Tensor{on_device->slice, ops::DType::F32, on_device->shape};
+  } else {
+    const uint64_t bytes = x0->values.size() * sizeof(float);
+    arena = gpu::Arena(ctx_, "viewer decode", bytes + 256, gpu::MemoryUse::Device);
+    latent = ops::Tensor{arena.alloc(bytes, 256), ops::DType::F32, x0->shape};
+    ctx_.upload(latent.data, x0->values.data(), bytes);
+  }
   models::GraphRunner runner(ctx_, "viewer decode");
   auto decoded = pipeline::decode_latents(*sd_, runner, latent);
   std::lock_guard lock(mu_);

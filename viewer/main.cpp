@@ -189,6 +189,10 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
       ImGui_ImplVulkan_RenderDrawData(ImGui::GetDrawData(), cb);
       win.end_frame(capture);
       captured = captured || (capture && win.captured().width > 0);
+    } else if (win.minimised()) {
+      // Nothing to present paces the loop while minimised: sleep until an event (restore) or the next state poll,
+      // instead of spinning on a core the run may need (on a CPU driver it computes on the same cores).
+      glfwWaitEventsTimeout(0.05);
     }
     pictures.end_frame();
     const auto now = std::chrono::steady_clock::now();

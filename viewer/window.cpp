@@ -136,6 +136,10 @@ void Window::request_size(int width, int height) { glfwSetWindowSize(window_, wi
 
 bool Window::should_close() const { return glfwWindowShouldClose(window_); }
 
+bool Window::minimised() const {
+  return glfwGetWindowAttrib(window_, GLFW_ICONIFIED) || extent_.width == 0 || extent_.height == 0;
+}
+
 void Window::create_swapchain() {
   VkDevice dev = ctx_.device();
   VkSurfaceCapabilitiesKHR caps;

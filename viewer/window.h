@@ -34,6 +34,8 @@ class Window {
 
   GLFWwindow* handle() const { return window_; }
   bool should_close() const;
+  // Iconified, or a framebuffer of no pixels: begin_frame has no swapchain to draw into.
+  bool minimised() const;
   std::vector<std::string> take_dropped();  // files dropped on the window since the last call
   int swapchains_created() const { return swapchains_created_; }  // 1 + the recreations (resizes, restores)
   void request_size(int width, int height);  // as a user's resize would

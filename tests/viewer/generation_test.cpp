@@ -63,9 +63,21 @@ TEST_F(GenerationControl, PauseHoldsStepRunsOneResumeFinishes) {
   ASSERT_TRUE(s.final_image);
 }
 
-// VAE decode on demand while paused: the decoded picture is the model's VAE decode of that step's x̂0.
-TEST_F(GenerationControl, DecodesTheLatestStepOnDemandWhilePaused) {
-  viewer::Generation g(ctx(), tiny_run(6));
+// VAE decode on demand while paused: the decoded picture is the model's VAE decode of that step's x̂0, from the
+// host copy, and with device previews on from the device slot the step's x̂0 was copied into (guarded, so a decode
+// that wrote into the slot, or read a stale one, would show).
+class DecodeOnDemand : public GpuTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(DecodeOnDemand, IsTheModelsDecodeOfTheLatestStepsX0) {
+  auto run = tiny_run(6);
+  gpu::Arena ring(ctx(), "test preview ring", 1 << 20, gpu::MemoryUse::Device);
+  int slots_given = 0;
+  if (GetParam())
+    run.preview_slot = [&](uint64_t bytes) {
+      ++slots_given;
+      return ring.alloc(bytes, 256);
+    };
+  viewer::Generation g(ctx(), run);
   g.set_paused(true);
   auto s = wait_for(g, [](const viewer::RunState& s) { return s.steps_done >= 1 || g_done(s); });
   ASSERT_EQ(s.steps_done, 1) << s.message;
@@ -85,8 +97,18 @@ TEST_F(GenerationControl, DecodesTheLatestStepOnDemandWhilePaused) {
   ctx().upload(t.data, s.x0->values.data(), bytes);
   models::GraphRunner runner(ctx(), "test decode");
   EXPECT_EQ(s.decoded->pixels, pipeline::decode_latents(*sd, runner, t).images.at(0).pixels);
+  if (GetParam()) {
+    EXPECT_EQ(slots_given, 2);
+    ASSERT_TRUE(s.x0_device);
+    std::vector<float> slot(s.x0->values.size());
+    ctx().download(s.x0_device->slice, slot.data(), bytes);
+    EXPECT_EQ(slot, s.x0->values);  // the decode left the slot as the step wrote it
+  }
   g.stop();
 }
+
+INSTANTIATE_TEST_SUITE_P(HostOrDevice, DecodeOnDemand, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "FromTheDeviceSlot" : "FromTheHostCopy"; });
 
 TEST_F(GenerationControl, StopEndsAPausedRun) {
   viewer::Generation g(ctx(), tiny_run(6));
