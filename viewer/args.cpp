@@ -1,6 +1,8 @@
 #include "viewer/args.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 
 #include "engine/io/image_file.h"
@@ -16,10 +18,19 @@ using cli::parse_double;
 using cli::parse_int;
 using cli::UsageError;
 
+// The demo's default case: one of models/demo/subjects (subjects.json), a prompt naming its class but not its colour.
+const struct {
+  const char* file;
+  const char* subject_prompt;
+  const char* prompt;
+} kDemoSubject = {"purple_dog.png", "a photo of a dog.", "a photo of a dog on the beach"};
+
 const char* kUsage =
-    "usage: ezivk-viewer --model DIR --prompt TEXT [generation options] [viewer options]\n"
+    "usage: ezivk-viewer [--model DIR --prompt TEXT] [generation options] [viewer options]\n"
     "  Opens a window on the engine's Vulkan device and starts the run: the live x̂0 of every step, the sketch,\n"
     "  every transfer round with its similarity and stop decision, device and timing status.\n"
+    "  Without --model it opens on the demo model (models/demo) with a sample subject and prompt; any option given\n"
+    "  replaces the demo's (--subject also drops its subject prompt).\n"
     "  Generation options are those of `ezivk generate` (--negative, --steps, --guidance, --seed, --scheduler,\n"
     "  --size, --precision, --variant; with --subject IMG: --adapter, --subject-prompt, --split, --rounds, ...).\n"
     "  --select X,Y               the output point (0..1, origin top-left) whose attention is shown first, pinned\n"
@@ -36,6 +47,35 @@ const char* kUsage =
     "                             (comma-separated; the Save buttons do the same at any time)\n"
     "  --save-dir DIR             where saved files go, named ezivk-SEED-<item> (default: the current folder)\n"
     "  --submit-every N           generation submits in pieces of N commands so frames interleave (default 64)\n";
+
+std::vector<std::string> with_demo_defaults(const std::vector<std::string>& args) {
+  auto given = [&](const char* flag) { return std::find(args.begin(), args.end(), flag) != args.end(); };
+  if (given("--model") || cli::wants_help(args)) return args;
+  const char* env = std::getenv("EZIVK_DEMO_DIR");
+  const std::filesystem::path demo = env && *env ? std::filesystem::path(env) : std::filesystem::path(EZIVK_DEMO_DIR);
+  if (!std::filesystem::exists(demo / "adapters.safetensors"))
+    throw UsageError("--model DIR is required (no demo model with adapters at " + demo.string() + ")");
+  const std::string subject = (demo / "subjects" / kDemoSubject.file).string();
+  const std::vector<std::pair<const char*, std::string>> defaults = {
+      {"--model", demo.string()},
+      {"--adapter", (demo / "adapters.safetensors").string()},
+      {"--subject", subject},
+      {"--subject-prompt", kDemoSubject.subject_prompt},
+      {"--prompt", kDemoSubject.prompt},
+      {"--seed", "42"},
+      {"--steps", "25"},
+      {"--guidance", "5"},
+      {"--scheduler", "ddim"},
+      {"--rounds", "3"}};
+  std::vector<std::string> out;
+  for (const auto& [flag, value] : defaults)
+    if (!given(flag) && !(std::string(flag) == "--subject-prompt" && given("--subject"))) {
+      out.push_back(flag);
+      out.push_back(value);
+    }
+  out.insert(out.end(), args.begin(), args.end());
+  return out;
+}
 
 ViewerArgs parse_args(const std::vector<std::string>& args) {
   ViewerArgs v;

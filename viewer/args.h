@@ -32,4 +32,9 @@ struct ViewerArgs {
 // UsageError naming the option for anything wrong; subject images are read here (a bad one fails before the window).
 ViewerArgs parse_args(const std::vector<std::string>& args);
 
+// Without --model the viewer opens on the demo model (models/demo; EZIVK_DEMO_DIR overrides where it is) with one
+// of its sample subjects: `args` with the demo's model, adapter, subject, prompts and settings put first for every
+// one of those options the user did not give. With --model, `args` unchanged.
+std::vector<std::string> with_demo_defaults(const std::vector<std::string>& args);
+
 }  // namespace ezivk::viewer

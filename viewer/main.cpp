@@ -243,8 +243,8 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
 
 int main(int argc, char** argv) {
   ezivk::gpu::select_vulkan_driver(argc, argv);
-  std::vector<std::string> args(argv + 1, argv + argc);
   try {
+    const auto args = ezivk::viewer::with_demo_defaults(std::vector<std::string>(argv + 1, argv + argc));
     const auto a = ezivk::viewer::parse_args(args);
     if (a.help) {
       std::fputs(ezivk::viewer::kUsage, stdout);
