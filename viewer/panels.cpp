@@ -207,7 +207,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     }
     return proj;
   };
-  const char* what = show_latent_ ? "latent" : "x̂0";
+  const char* what = show_latent_ ? "latent" : "x0";
   if (moment && (show_latent_ ? moment->latent : moment->x0)) {
     const auto& src = show_latent_ ? moment->latent : moment->x0;
     ImGui::Text("%s at %s step %d/%d (%s)", what, moment->round ? ("round " + std::to_string(moment->round)).c_str() : "first pass",
@@ -223,8 +223,8 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
     output_.set(ctx_, s.final_image);
     out = place("output", output_, side, view_);
   } else if (s.x0) {
-    if (s.preview_fit) ImGui::Text("x̂0 preview, step %d (fitted projection, rmse %.3f)", s.step_index + 1, s.preview_fit->rmse);
-    else ImGui::Text("x̂0 preview, step %d (latent channels 0-2)", s.step_index + 1);
+    if (s.preview_fit) ImGui::Text("predicted x0 preview, step %d (fitted projection, rmse %.3f)", s.step_index + 1, s.preview_fit->rmse);
+    else ImGui::Text("predicted x0 preview, step %d (latent channels 0-2)", s.step_index + 1);
     // The live x̂0 straight from the engine's device slot when there is one (no host copy), else the event's copy.
     if (s.x0_device) output_.set_device(*s.x0_device, projection_for(*s.x0)), ++device_preview_frames_;
     else output_.set(ctx_, s.x0, projection_for(*s.x0));
@@ -263,7 +263,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
       ImGui::Text("x%.1f", view_.zoom);
     }
   }
-  ImGui::Checkbox("latent x_t (not x̂0)", &show_latent_);
+  ImGui::Checkbox("latent x_t (not predicted x0)", &show_latent_);
   if (s.x0 && !s.final_image) {
     ImGui::SameLine();
     if (ImGui::SmallButton("VAE decode")) act.decode = true;
