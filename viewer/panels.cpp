@@ -9,8 +9,8 @@
 #include <numeric>
 #include <string>
 
+#include "engine/eval/picture_difference.h"
 #include "engine/gpu/memory.h"
-#include "viewer/round_compare.h"
 
 namespace ezivk::viewer {
 
@@ -76,8 +76,8 @@ void Panels::compare(const RunState& s, float side) {
   const auto& b = pics[size_t(compare_b_)].second;
   if (a != diff_a_ || b != diff_b_) {
     diff_a_ = a, diff_b_ = b;
-    diff_ = std::make_shared<const io::Image8>(difference_image(*a, *b, 4));
-    diff_mean_ = mean_abs_difference(*a, *b);
+    diff_ = std::make_shared<const io::Image8>(eval::difference_image(*a, *b, 4));
+    diff_mean_ = eval::mean_abs_difference(*a, *b);
   }
   ImGui::BeginGroup();
   combo("##a", compare_a_);

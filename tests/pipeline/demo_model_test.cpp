@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/eval/picture_difference.h"
 #include "engine/io/image_file.h"
 #include "engine/pipeline/ezigen.h"
 #include "engine/pipeline/ezigen_weights.h"
@@ -24,12 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path demo_dir() { return fixtures_dir().parent_path().parent_path() / "models" / "demo"; }
-
-double mean_abs_difference(const io::Image8& a, const io::Image8& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.pixels.size(); ++i) s += std::abs(int(a.pixels[i]) - int(b.pixels[i]));
-  return s / double(a.pixels.size());
-}
 
 double std_dev(const io::Image8& a) {
   double m = 0, q = 0;
@@ -72,7 +67,7 @@ TEST_F(DemoModel, RunsSubjectDrivenGenerationAndTheSubjectChangesThePicture) {
     // The subject changed the picture: the adapters were loaded and took part (DDIM draws no noise after the first
     // latent, so without them the first pass would be the text-only picture exactly).
     // Measured 4.1 and 4.9 levels of 255; 0 without the adapters.
-    EXPECT_GT(mean_abs_difference(r.image, *r.baseline), 1.5) << subject_path;
+    EXPECT_GT(eval::mean_abs_difference(r.image, *r.baseline), 1.5) << subject_path;
   }
 }
 

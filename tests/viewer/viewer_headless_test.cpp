@@ -26,7 +26,7 @@
 #include "engine/pipeline/subject_bank.h"
 #include "engine/pipeline/text_to_image.h"
 #include "support/gpu_fixture.h"
-#include "viewer/round_compare.h"
+#include "engine/eval/picture_difference.h"
 #include "tests/models/golden.h"
 
 #ifndef EZIVK_VIEWER_BIN
@@ -289,8 +289,8 @@ TEST_F(ViewerHeadless, CompareTabShowsTheDifferenceAndTheTimelineKeepsEveryStep)
   };
   const int w = j["rounds"][0]["width"], h = j["rounds"][0]["height"];
   const io::Image8 a = read_back(pics["compare_a"], w, h), b = read_back(pics["compare_b"], w, h);
-  EXPECT_EQ(picture_difference(shot, pics["compare_diff"], viewer::difference_image(a, b, 4)), 0);
-  EXPECT_GT(viewer::mean_abs_difference(a, b), 0.0);  // the sketch and the last round differ
+  EXPECT_EQ(picture_difference(shot, pics["compare_diff"], eval::difference_image(a, b, 4)), 0);
+  EXPECT_GT(eval::mean_abs_difference(a, b), 0.0);  // the sketch and the last round differ
   // The timeline: every UNet step, and a map for every step with the subject on (the transfer part of the first pass
   // and the round).
   EXPECT_EQ(j["timeline"]["steps"].get<int>(), j["steps_done"].get<int>());

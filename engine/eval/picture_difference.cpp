@@ -1,4 +1,4 @@
-#include "viewer/round_compare.h"
+#include "engine/eval/picture_difference.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -6,7 +6,7 @@
 
 #include "engine/util/error.h"
 
-namespace ezivk::viewer {
+namespace ezivk::eval {
 namespace {
 
 void check_same(const io::Image8& a, const io::Image8& b) {
@@ -38,4 +38,4 @@ double mean_abs_difference(const io::Image8& a, const io::Image8& b) {
   return n ? sum / double(n * 3) : 0.0;
 }
 
-}  // namespace ezivk::viewer
+}  // namespace ezivk::eval
