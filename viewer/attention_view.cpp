@@ -72,13 +72,13 @@ std::string AttentionView::aggregation_text(const Correspondence& c) const {
 std::optional<int> AttentionView::subject_panel(const Placed& at, const Correspondence* c, int heads, int head) {
   std::optional<int> picked;
   if (heads > 1) {  // a run-time control: the engine captures the chosen head from its next step on
-    const std::string name = head < 0 ? "mean of " + std::to_string(heads) + " heads" : "head " + std::to_string(head);
+    auto label = [heads](int h) {
+      return h < 0 ? "mean of " + std::to_string(heads) + " heads" : "head " + std::to_string(h);
+    };
     ImGui::SetNextItemWidth(at.size.x);
-    if (ImGui::BeginCombo("##head", name.c_str())) {
-      for (int h = -1; h < heads; ++h) {
-        const std::string item = h < 0 ? "mean of " + std::to_string(heads) + " heads" : "head " + std::to_string(h);
-        if (ImGui::Selectable(item.c_str(), h == head) && h != head) picked = h;
-      }
+    if (ImGui::BeginCombo("##head", label(head).c_str())) {
+      for (int h = -1; h < heads; ++h)
+        if (ImGui::Selectable(label(h).c_str(), h == head) && h != head) picked = h;
       ImGui::EndCombo();
     }
   }

@@ -28,7 +28,6 @@ Generation::Generation(gpu::Context& ctx, RunSettings settings) : ctx_(ctx), set
   state_.device = ctx.caps().name;
   state_.sketch = settings_.sketch_image;
   capture_head_ = settings_.capture_head;
-  state_.capture_head = settings_.capture_head;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -41,7 +40,6 @@ void Generation::set_capture_head(int head) {
   std::lock_guard lock(mu_);
   if (state_.capture_heads > 0) head = std::clamp(head, -1, state_.capture_heads - 1);
   capture_head_ = head;
-  state_.capture_head = head;
 }
 
 void Generation::stop() {
@@ -102,7 +100,9 @@ void Generation::step_once() {
 
 RunState Generation::state() const {
   std::lock_guard lock(mu_);
-  return state_;
+  RunState s = state_;
+  s.capture_head = capture_head_;
+  return s;
 }
 
 bool Generation::done() const {
@@ -267,9 +267,7 @@ void Generation::run() {
         capture_blocks_ = p.capture_blocks;
         state_.capture_heads = heads;
         // A head asked for before the model was known (--head, the Inputs panel) fits it now.
-        const int h = std::clamp(capture_head_.load(), -1, heads - 1);
-        capture_head_ = h;
-        state_.capture_head = h;
+        capture_head_ = std::clamp(capture_head_.load(), -1, heads - 1);
         if (!p.subjects.empty()) state_.subject = std::make_shared<const io::Image8>(p.subjects[0].image);
       }
       p.cancel = &cancel_;

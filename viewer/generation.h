@@ -75,7 +75,7 @@ struct RunState {
   // (viewer/correspondence.h); a new snapshot after every step with the subject on.
   std::shared_ptr<const Correspondence> correspondence;
   int capture_heads = 0;  // heads of the captured blocks (the fewest, if they differ); 0 until known
-  int capture_head = -1;  // the head asked for now (the maps follow from the next step)
+  int capture_head = -1;  // the head asked for now (the maps follow from the next step); state() fills it
   std::vector<TimelineEntry> timeline;  // every step so far, in order
   std::optional<pipeline::EzigenParams::KeptSketch> kept_sketch;  // what "re-run transfer" starts from
   pipeline::ImagePtr decoded;   // the full VAE decode of a step's x̂0, on demand (request_decode)
