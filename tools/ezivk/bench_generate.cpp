@@ -3,6 +3,7 @@
 // device memory held. CPU drivers get 256x256 and a few steps by default (a 512x512 image takes hours there).
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <fstream>
 #include <string>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gpu/context.h"
+#include "engine/gpu/memory.h"
 #include "engine/util/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/pipeline/text_to_image.h"
@@ -25,12 +27,37 @@ namespace {
 
 const char* kUsage =
     "usage: ezivk bench generate [--model DIR] [--size WxH] [--steps LIST] [--guidance G] [--scheduler NAME]\n"
-    "                            [--precision fp16|fp32] [--profile] [--out FILE]\n"
+    "                            [--precision fp16|fp32] [--profile] [--preview LIST] [--out FILE]\n"
     "  Times whole text-to-image runs: text encoder, every UNet step (the first one separately: it builds the\n"
     "  pipelines), VAE decode, and the device memory held. Without --model: SD2.1-base shapes with random weights.\n"
     "  Defaults: --size 512x512 --steps 25,50 on GPUs; --size 256x256 --steps 3 on CPU drivers (lavapipe).\n"
     "  --profile adds the GPU time of each op over the UNet steps (timestamps).\n"
+    "  --preview LIST runs each step count once per preview mode, in turn: off (none), host (every step's x0\n"
+    "  downloaded, as events carry it) and device (x0 also copied into a device slot inside the step's submit, as\n"
+    "  the viewer asks); it then prints each mode's cost per step over off. Default: off.\n"
     "  Writes FILE (default bench-generate.txt) and FILE.json.\n";
+
+enum class PreviewMode { Off, Host, Device };
+
+const char* preview_name(PreviewMode m) {
+  return m == PreviewMode::Off ? "off" : m == PreviewMode::Host ? "host" : "device";
+}
+
+std::vector<PreviewMode> parse_previews(const std::string& v) {
+  std::vector<PreviewMode> out;
+  size_t at = 0;
+  while (at <= v.size()) {
+    const size_t comma = v.find(',', at);
+    const std::string item = v.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (item == "off") out.push_back(PreviewMode::Off);
+    else if (item == "host") out.push_back(PreviewMode::Host);
+    else if (item == "device") out.push_back(PreviewMode::Device);
+    else throw UsageError("--preview: '" + item + "' is not one of off, host, device");
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
 
 std::vector<int> parse_list(const std::string& v, const char* option) {
   std::vector<int> out;
@@ -55,6 +82,7 @@ int bench_generate(const std::vector<std::string>& args) {
   std::optional<sched::SchedulerKind> scheduler;
   ops::DType dtype = ops::DType::F16;
   bool profile = false;
+  std::vector<PreviewMode> previews = {PreviewMode::Off};
   if (wants_help(args)) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -74,6 +102,7 @@ int bench_generate(const std::vector<std::string>& args) {
     } else if (a == "--precision") dtype = parse_precision(option_value(args, i));
     else if (a == "--out") out = option_value(args, i);
     else if (a == "--profile") profile = true;
+    else if (a == "--preview") previews = parse_previews(option_value(args, i));
     else throw UsageError("unknown option '" + a + "'");
   }
 
@@ -96,9 +125,25 @@ int bench_generate(const std::vector<std::string>& args) {
   nlohmann::json runs = nlohmann::json::array();
   std::string table = "bench generate: " + sd->source + ", " + ctx.caps().name + ", " + ops::dtype_name(sd->dtype) + ", " +
                       std::to_string(width) + "x" + std::to_string(height) + ", guidance " + std::to_string(guidance) + "\n" +
-                      "steps  total_s  text_s  first_step_s  step_s(after first)  it/s   decode_s  peak_memory\n";
-  for (int n : steps) {
+                      "steps  preview  total_s  text_s  first_step_s  step_s(after first)  it/s   decode_s  peak_memory\n";
+  // The device previews' ring, made on first use (its slot size is the latent's): 8 slots as in the viewer.
+  std::optional<gpu::Arena> ring;
+  gpu::Slice ring_slice;
+  uint64_t ring_slot = 0, ring_next = 0;
+  std::vector<std::pair<std::string, double>> per_step;  // "steps/mode" -> s per step after the first
+  for (int n : steps) for (PreviewMode mode : previews) {
     pipeline::TextToImageParams p;
+    p.preview_x0 = mode != PreviewMode::Off;
+    if (mode == PreviewMode::Device) {
+      p.preview_slot = [&](uint64_t bytes) {
+        if (!ring) {
+          ring_slot = (bytes + 255) / 256 * 256;
+          ring.emplace(ctx, "bench preview ring", ring_slot * 8, gpu::MemoryUse::Device);
+          ring_slice = ring->alloc(ring_slot * 8, 256);
+        }
+        return ring_slice.sub(ring_slot * (ring_next++ % 8), bytes);
+      };
+    }
     p.prompt = "a photograph of an astronaut riding a horse";
     p.steps = n;
     p.guidance = guidance;
@@ -125,7 +170,9 @@ int bench_generate(const std::vector<std::string>& args) {
     const double per = r.step_seconds.size() > 1 ? later / double(r.step_seconds.size() - 1) : r.step_seconds[0];
     const uint64_t peak = r.weight_bytes + r.activation_bytes + r.state_bytes;
     char line[256];
-    std::snprintf(line, sizeof line, "%5d  %7.1f  %6.2f  %12.2f  %19.2f  %5.3f  %8.2f  %s\n", n, r.total_seconds,
+    per_step.emplace_back(std::to_string(n) + "/" + preview_name(mode), per);
+    std::snprintf(line, sizeof line, "%5d  %-7s  %7.1f  %6.2f  %12.2f  %19.2f  %5.3f  %8.2f  %s\n", n, preview_name(mode),
+                  r.total_seconds,
                   r.text_seconds, r.step_seconds[0], per, 1.0 / per, r.decode_seconds, gpu::format_bytes(peak).c_str());
     table += line;
     std::fputs(line, stdout);
@@ -145,6 +192,7 @@ int bench_generate(const std::vector<std::string>& args) {
       std::fputs(ptab.c_str(), stdout);
     }
     runs.push_back({{"steps", n},
+                    {"preview", preview_name(mode)},
                     {"total_s", r.total_seconds},
                     {"text_encoder_s", r.text_seconds},
                     {"first_step_s", r.step_seconds[0]},
@@ -158,10 +206,30 @@ int bench_generate(const std::vector<std::string>& args) {
                     {"peak_bytes", peak},
                     {"profile", prof}});
   }
+  // Each preview mode's cost per step over the runs of the same step count without previews (a mode listed more than
+  // once, e.g. "off,device,off,device", is averaged over its runs, so drifting clocks hit every mode alike).
+  std::map<std::pair<int, std::string>, std::pair<double, int>> mean;
+  for (const auto& [key, s] : per_step) {
+    auto& m = mean[{std::stoi(key.substr(0, key.find('/'))), key.substr(key.find('/') + 1)}];
+    m.first += s, m.second += 1;
+  }
+  nlohmann::json costs = nlohmann::json::array();
+  for (const auto& [key, m] : mean) {
+    const auto off = mean.find({key.first, "off"});
+    if (key.second == "off" || off == mean.end()) continue;
+    const double s = m.first / m.second, off_s = off->second.first / off->second.second;
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "preview %s at %d steps: %+.1f%% per step (%.4f s over %d runs against %.4f s over %d)\n", key.second.c_str(), key.first, 100 * (s / off_s - 1), s, m.second, off_s, off->second.second);
+    table += line;
+    costs.push_back(
+        {{"steps", key.first}, {"preview", key.second}, {"cost_fraction", s / off_s - 1}, {"runs", m.second}});
+  }
   fail_on_validation_messages(ctx);
   std::fputs(table.c_str(), stdout);
   const nlohmann::json j = {{"model", sd->source}, {"device", ctx.caps().name}, {"precision", ops::dtype_name(sd->dtype)},
-                            {"width", width}, {"height", height}, {"guidance", guidance}, {"load_s", load_s}, {"runs", runs}};
+                            {"width", width}, {"height", height}, {"guidance", guidance}, {"load_s", load_s}, {"runs", runs},
+                            {"preview_costs", costs}};
   files.write(table, j.dump(2) + "\n");
   return 0;
 }
