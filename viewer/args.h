@@ -20,6 +20,9 @@ struct ViewerArgs {
   std::string screenshot, dump_state;
   int width = 1280, height = 800;
   uint32_t submit_every = 64;
+  // Frames are drawn when something happens (input, a change of the run's state) and otherwise this often; 0 draws
+  // continuously. On a CPU driver every frame is rasterised on the cores that generate.
+  double idle_fps = 4;
   std::string tab = "rounds";  // the bottom panel's first tab: rounds, compare or layers
   int idle_frames = 3;         // frames drawn after the run ends before --headless-screenshot / --dump-state exit
   float zoom = 1.f;  // the output picture's zoom at start (wheel zooms, right or middle drag pans)

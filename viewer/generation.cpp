@@ -86,9 +86,12 @@ void Generation::decode_latest() {
   }
   models::GraphRunner runner(ctx_, "viewer decode");
   auto decoded = pipeline::decode_latents(*sd_, runner, latent);
-  std::lock_guard lock(mu_);
-  state_.decoded = std::make_shared<const io::Image8>(std::move(decoded.images.at(0)));
-  state_.decoded_step = step, state_.decoded_round = round;
+  {
+    std::lock_guard lock(mu_);
+    state_.decoded = std::make_shared<const io::Image8>(std::move(decoded.images.at(0)));
+    state_.decoded_step = step, state_.decoded_round = round;
+  }
+  changed();
 }
 
 void Generation::step_once() {
@@ -131,8 +134,13 @@ std::vector<std::string> finest_blocks(const std::vector<std::string>& names) {
 
 }  // namespace
 
+void Generation::changed() const {
+  if (settings_.on_change) settings_.on_change();
+}
+
 void Generation::on_event(const pipeline::Event& e) {
   fold(e);
+  changed();
   if (!std::holds_alternative<pipeline::StepDone>(e)) return;
   // Paused: the run waits here, between two UNet steps, until resumed, allowed one step, or stopped; a decode asked
   // for meanwhile is made here.
@@ -207,9 +215,12 @@ void Generation::fold(const pipeline::Event& e) {
 
 void Generation::run() {
   auto set = [&](RunState::Status st, std::string msg) {
-    std::lock_guard lock(mu_);
-    state_.status = st;
-    state_.message = std::move(msg);
+    {
+      std::lock_guard lock(mu_);
+      state_.status = st;
+      state_.message = std::move(msg);
+    }
+    changed();
   };
   try {
     RunSettings& rs = settings_;
@@ -283,9 +294,12 @@ void Generation::run() {
       auto r = pipeline::text_to_image(*sd, p, sink);
       final_image = std::move(r.images.at(0));
     }
-    std::lock_guard lock(mu_);
-    state_.final_image = std::make_shared<const io::Image8>(std::move(final_image));
-    state_.status = RunState::Status::Finished;
+    {
+      std::lock_guard lock(mu_);
+      state_.final_image = std::make_shared<const io::Image8>(std::move(final_image));
+      state_.status = RunState::Status::Finished;
+    }
+    changed();
   } catch (const pipeline::Cancelled&) {
     set(RunState::Status::Stopped, "stopped");
   } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 // run's cancel flag (checked between steps and between the pieces of a step); the destructor stops and joins.
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,9 @@ struct RunSettings {
   int capture_grid = 16;  // the query grid's points per side (at most the finest attention grid's)
   int capture_head = -1;  // the head the maps show at the start (-1: the mean over heads); set_capture_head changes it
   uint64_t map_budget = 256ull << 20;  // host bytes the timeline may keep in per-step correspondences
+  // Called on the run's thread after its state changed (the window posts itself an event, so it draws the change at
+  // once instead of on its next idle frame). Must be thread-safe.
+  std::function<void()> on_change;
 };
 
 struct RoundView {
@@ -112,6 +116,7 @@ class Generation {
   void on_event(const pipeline::Event& e);
   void fold(const pipeline::Event& e);  // into state_
   void decode_latest();                 // on the run's thread, between steps
+  void changed() const;                 // tells the window (RunSettings::on_change)
 
   gpu::Context& ctx_;
   RunSettings settings_;

@@ -7,6 +7,7 @@
 #define GLFW_INCLUDE_VULKAN
 #include <GLFW/glfw3.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -111,6 +112,13 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   PictureRenderer pictures(ctx, win.render_pass());
   Panels panels(ctx, pictures, a.select, a.tab, a.zoom);
   a.run.preview_slot = ring.provider();
+  // The run calls this on its own thread on every change of its state (glfwPostEmptyEvent is thread-safe).
+  std::atomic<bool> run_woke{false};
+  const auto wake = [&run_woke] {
+    run_woke = true;
+    glfwPostEmptyEvent();
+  };
+  a.run.on_change = wake;
   auto gen = std::make_unique<Generation>(ctx, a.run);
   Inputs inputs(launch_args);
 
@@ -121,9 +129,21 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   bool captured = false;
   auto last = std::chrono::steady_clock::now();
   RunState s;
+  int settle = 0;  // frames still to draw at once after a wake-up
   while (!win.should_close()) {
-    // Poll, not wait: the run's progress must show without input. Idle frames are paced by FIFO presentation.
-    glfwPollEvents();
+    // Frames on demand: wait for input or the run's wake-up (an empty event posted on every change of its state), at
+    // most 1/idle_fps. After input a few frames follow at once, because ImGui settles a change over two or three
+    // frames (hover, click, a new layout); a change of the run needs just the one. On a CPU driver every frame is
+    // rasterised on the cores that generate, so unchanged frames at the display's rate take time from the run.
+    if (a.idle_fps > 0 && settle == 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      glfwWaitEventsTimeout(1.0 / a.idle_fps);
+      const bool early = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 0.9 / a.idle_fps;
+      if (!run_woke.exchange(false) && early) settle = 2;
+    } else {
+      glfwPollEvents();
+      if (settle > 0) --settle;
+    }
     s = gen->state();
     if (a.resize_at && s.steps_done >= std::get<0>(*a.resize_at)) {
       win.request_size(std::get<1>(*a.resize_at), std::get<2>(*a.resize_at));
@@ -143,6 +163,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
       a.run = act.rerun->args.run;
       a.run.capture_head = head;
       a.run.preview_slot = ring.provider();
+      a.run.on_change = wake;
       if (act.rerun->from_sketch) {
         a.run.ezigen->from_sketch = s.kept_sketch;
         a.run.sketch_image = s.sketch;

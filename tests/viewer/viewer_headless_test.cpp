@@ -366,6 +366,38 @@ TEST_F(ViewerHeadless, FramesKeepComingWhileAStepComputes) {
   fs::remove_all(json.parent_path());
 }
 
+// Frames on demand: with nothing happening the window redraws --idle-fps times a second (so a CPU driver's cores stay
+// with the run), and every change of the run (each step) wakes it at once instead of waiting for that idle frame.
+TEST_F(ViewerHeadless, DrawsOnDemandIdleFramesAreSlowAndEveryStepWakesTheWindow) {
+  if (std::system("command -v Xvfb > /dev/null") != 0) GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
+  const fs::path json = scratch("on_demand.json");
+  const int steps = 6;
+  const Result r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt 'a photo of a cat' --seed 5 --steps " +
+                              std::to_string(steps) + " --scheduler ddim --size 64x64 --window 480x320 --idle-fps 0.5"
+                              " --idle-frames 3 --dump-state " + json.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream f(json);
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["status"], "finished");
+  EXPECT_EQ(j["frame_ms"]["idle_fps"].get<double>(), 0.5);
+  // After the run ended nothing happened: the last two frames each waited the whole 2 s (the first one after the
+  // run's end was woken by it).
+  const std::vector<double> recent = j["frame_ms"]["recent"];
+  ASSERT_GE(recent.size(), 3u);
+  EXPECT_GE(recent[recent.size() - 1], 1800.0) << j["frame_ms"].dump();
+  EXPECT_GE(recent[recent.size() - 2], 1800.0) << j["frame_ms"].dump();
+  // While it ran, the window drew more frames than one per 2 s could give: each step woke it.
+  const std::vector<double> step_s = j["step_seconds"];
+  ASSERT_EQ(step_s.size(), size_t(steps));
+  double run_s = 0;
+  for (double v : step_s) run_s += v;
+  if (run_s / steps < 0.1) GTEST_SKIP() << "steps of " << run_s / steps << " s: on a device this fast wakes coalesce";
+  const int running = j["frame_ms"]["while_running"]["count"];
+  EXPECT_GE(running, steps) << "a " << run_s << " s run drew " << running << " frames";
+  EXPECT_GT(double(running), run_s * 0.5 + 2) << "a " << run_s << " s run drew " << running << " frames";
+  fs::remove_all(json.parent_path());
+}
+
 // Resizing mid-run: the swapchain is recreated at the new size and the pictures are still drawn right (the final
 // image pixel for pixel against the same text-to-image run in this process).
 TEST_F(ViewerHeadless, ResizedMidRunAndZoomedTheSwapchainFollowsAndPicturesStayExact) {
