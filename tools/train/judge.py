@@ -7,7 +7,10 @@ validated on held-out scenes (seeds the judge and the demo model never trained o
 and original, and `quality.py` refuses to use a judge whose held-out accuracy is below its bar: a judge that
 cannot name what is in a real scene cannot say whether a generated one follows its prompt.
 
-    /usr/bin/python3 tools/train/judge.py            # trains (or loads) and prints held-out accuracy
+Its heads name every class and colour of the full world; when the selected world (world.select) draws only some
+of them, predictions are restricted to those, and it is validated on that world's held-out scenes.
+
+    /usr/bin/python3 tools/train/judge.py [--world simple|full] [--retrain]   # trains (or loads), prints accuracy
 """
 
 import argparse
@@ -82,13 +85,20 @@ def dataset(seed, first, n, vae):
     return x, rt, {k: torch.tensor(v) for k, v in ys.items()}
 
 
+def allowed(head):
+    """The label indices of `head` that the selected world can show."""
+    names = {"object": world.ACTIVE.objects, "colour": world.ACTIVE.colours}.get(head, HEADS[head])
+    return torch.tensor([HEADS[head].index(n) for n in names])
+
+
 @torch.no_grad()
 def predict(model, x):
     model.eval()
     out = {k: [] for k in HEADS}
     for i in range(0, len(x), 256):
         for k, v in model(x[i:i + 256]).items():
-            out[k].append(v.argmax(1))
+            keep = allowed(k)
+            out[k].append(keep[v[:, keep].argmax(1)])
     return {k: torch.cat(v) for k, v in out.items()}
 
 
@@ -135,16 +145,23 @@ def validate(model, vae, n=1000):
 
 
 def load_or_train(retrain=False, n_train=8000, epochs=6, seed=0):
+    """The judge and its held-out accuracy on the selected world's scenes (validated once per world)."""
     path = common.work_dir("judge") / "judge.pt"
     model = Judge()
     ck = None if retrain else common.load_checkpoint(path)
     if ck and ck.get("vae") == vae_fingerprint():
         model.load_state_dict(ck["state"])
-        return model, ck["validation"]
-    model, vae = train(n_train, epochs, seed)
-    val = validate(model, vae)
-    common.save_checkpoint(path, {"state": model.state_dict(), "validation": val, "vae": vae_fingerprint()})
-    return model, val
+        vae = None
+    else:
+        model, vae = train(n_train, epochs, seed)
+        ck = {"state": model.state_dict(), "vae": vae_fingerprint(), "trained_on": world.ACTIVE.name}
+    # A judge saved before worlds had names was trained on (and validated on) the full world.
+    vals = ck.setdefault("validations", {"full": ck.pop("validation")} if "validation" in ck else {})
+    ck.setdefault("trained_on", "full")
+    if world.ACTIVE.name not in vals:
+        vals[world.ACTIVE.name] = validate(model, vae or RoundTrip())
+        common.save_checkpoint(path, ck)
+    return model, dict(vals[world.ACTIVE.name], trained_on=ck["trained_on"], world=world.ACTIVE.name)
 
 
 def vae_fingerprint():
@@ -162,10 +179,15 @@ def judge_images(model, images_u8):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--retrain", action="store_true")
+    ap.add_argument("--world", default="simple", help="the world to train on (when training) and to validate on; "
+                    "the saved judge was trained on the full world (judge.py --world full --retrain)")
     args = ap.parse_args()
+    world.select(args.world)
     common.threads()
     _, val = load_or_train(args.retrain)
-    for kind, acc in val.items():
+    print(f"[judge] trained on the {val['trained_on']} world, validated on the {val['world']} world")
+    for kind in ("original", "vae_round_trip"):
+        acc = val[kind]
         print(f"[judge] held-out accuracy ({kind}): " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()))
 
 

@@ -13,17 +13,18 @@ import common
 import world
 
 SEED = 11  # held out: the UNet's scenes use seed 2, the adapters' pairs 3, the judge 5 and 7
-# One of each class, each a colour the prompt never names; index chosen so the set covers the colours too.
-WANT = [("dog", "beach"), ("car", "road"), ("cat", "grass"), ("fish", "snow"), ("bird", "room"), ("flower", "grass"),
-        ("house", "snow"), ("tree", "beach")]
+# Two of each class of the (simple) world, each in a colour the prompt never names, the set covering every colour.
+WANT = [("car", "road"), ("fish", "beach"), ("tree", "grass"), ("house", "snow"),
+        ("car", "snow"), ("fish", "room"), ("tree", "beach"), ("house", "grass")]
 
 
-def pick(name, used_colours):
-    """The first held-out subject of class `name` whose main colour is not used yet."""
+def pick(name, used_colours, taken):
+    """The first held-out patterned subject of class `name`, not taken yet, whose main colour is not used yet."""
     for i in range(10_000):
         rng = world.sample_rng(SEED, i)
         s = world.Subject(rng)
-        if s.name == name and s.colour not in used_colours and s.pattern != "plain":
+        if s.name == name and s.colour not in used_colours and s.pattern != "plain" and i not in taken:
+            taken.add(i)
             return s, rng
     raise RuntimeError(name)
 
@@ -31,9 +32,11 @@ def pick(name, used_colours):
 def main():
     out = common.DEMO / "subjects"
     out.mkdir(parents=True, exist_ok=True)
-    used, table = set(), []
+    used, taken, table = set(), set(), []
     for name, place in WANT:
-        s, rng = pick(name, used if len(used) < len(world.COLOUR_NAMES) else set())
+        if len(used) == len(world.ACTIVE.colours):
+            used = set()
+        s, rng = pick(name, used | {t["colour"] for t in table if t["class"] == name}, taken)
         used.add(s.colour)
         file = f"{s.colour}_{s.name}.png"
         Image.fromarray(world.subject_image(s, rng, augment=False)).save(out / file)

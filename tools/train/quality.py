@@ -69,7 +69,7 @@ def text_following(ezivk, model, n, wd):
         ceiling[head] = sum(g == w for g, w in zip(real[head], want)) / n
     rates["all"] = sum(all(got[h][i] == judge.HEADS[h][cases[i][1][h]] for h in judge.HEADS) for i in range(n)) / n
     ceiling["all"] = sum(all(real[h][i] == judge.HEADS[h][cases[i][1][h]] for h in judge.HEADS) for i in range(n)) / n
-    chance = {h: 1 / len(v) for h, v in judge.HEADS.items()}
+    chance = {h: 1 / len(judge.allowed(h)) for h in judge.HEADS}
     chance["night"] = max(sum(c[1]["night"] for c in cases), sum(1 - c[1]["night"] for c in cases)) / n
     chance["all"] = None
     examples = [{"prompt": cases[i][0], "judged": {h: got[h][i] for h in judge.HEADS}} for i in range(min(8, n))]
@@ -119,7 +119,7 @@ def main():
     if val["vae_round_trip"]["all"] < 0.8:
         raise SystemExit(f"the judge reads only {val['vae_round_trip']['all']:.0%} of held-out round-tripped scenes "
                          "right; it cannot judge generated ones")
-    report = {"judge_validation": val,
+    report = {"world": world.ACTIVE.name, "judge_validation": val,
               "text_following": text_following(args.ezivk, model, args.prompts, wd),
               "subject_transfer": subject_transfer(args.ezivk, wd),
               "settings": {"steps": STEPS, "guidance": GUIDANCE, "scheduler": "ddim"}}

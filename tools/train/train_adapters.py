@@ -1,7 +1,7 @@
 """Stage 3: EZIGen adapters on the frozen demo UNet, following the paper's recipe.
 
 For each pair (subject alone on white, a scene holding the same subject elsewhere; world.adapter_pair): the subject
-is VAE-encoded, noised to t = 1 and run once through the frozen plain UNet with its caption ("a photo of a dog."),
+is VAE-encoded, noised to t = 1 and run once through the frozen plain UNet with its caption ("a photo of a car."),
 keeping every transformer block's norm1 output (the subject bank). The target scene is noised to a random t and
 denoised by the same frozen UNet with an adapter in every block attending to [own tokens || subject tokens];
 only the adapters (to_q/k/v/out, initialised from that block's attn1), the adapter norms (from norm1) and the
@@ -89,9 +89,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--every", type=int, default=25)
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--world", default="simple", help="world.py's world the pairs are drawn from (the UNet's)")
     args = ap.parse_args()
     n = common.threads()
-    wd = common.work_dir("adapters")
+    world.select(args.world)
+    wd = common.work_dir("adapters" if args.world == "full" else f"adapters-{args.world}")
     m = Demo()
     names = ez.block_names(m)
     # The fixture's hooks take a bank of one item ([1, N, C], expanded) or, as here, one per batch item ([B, N, C]).

@@ -6,6 +6,11 @@ timesteps, 10 % of captions dropped to "" so classifier-free guidance works. The
 encoded once into a latent cache in the work folder (posterior mean and std, so every step draws a fresh
 posterior sample); captions are tokenized with the same BPE reference the engine's tokenizer is tested
 against.
+
+`--world full` trains on the full world (eight classes; work folder unet/), `--world simple` (the default) on the
+simple one (work folder unet-simple/); the committed model is the full world's run continued on the simple world
+(`--init` with the full run's checkpoint), because from scratch on 2 cores the full world's objects stayed at chance.
+EZIVK_TRAIN_SCENES sets how many scenes the latent cache holds (default 40,000).
 """
 
 import argparse
@@ -89,7 +94,10 @@ def alphas_cumprod():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--world", default="simple", help="world.py's world to draw the scenes from: full or simple")
+    ap.add_argument("--init", help="start from the weights of this checkpoint (a stage-2 run of another world); "
+                    "the optimiser starts fresh")
     ap.add_argument("--steps", type=int, default=12000)
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=4e-4)
@@ -99,7 +107,8 @@ def main():
     ap.add_argument("--export-only", action="store_true")
     args = ap.parse_args()
     n = common.threads()
-    wd = common.work_dir("unet")
+    world.select(args.world)
+    wd = common.work_dir("unet" if args.world == "full" else f"unet-{args.world}")
     if not (tokenizer_folder() / "vocab.json").exists():
         write_tokenizer()
     vocab = vocabulary()
@@ -111,7 +120,11 @@ def main():
     params["conv_out.weight"].data.zero_()
     opt = torch.optim.AdamW(common.trainable(params), lr=args.lr, weight_decay=0.0)
     start = common.resume(wd, "unet", params, opt)
-    print(f"[unet] {sum(p.numel() for p in common.trainable(params)):,} parameters, {n} threads, "
+    if start == 0 and args.init:
+        for k, v in common.load_checkpoint(args.init)["params"].items():
+            params[k].data.copy_(v)
+        print(f"[unet] starting from the weights of {args.init}")
+    print(f"[unet] {args.world} world, {sum(p.numel() for p in common.trainable(params)):,} parameters, {n} threads, "
           f"batch {args.batch}, {args.steps} steps, {len(cache['ids'])} cached scenes; checkpoints in {wd}")
     W = ref.Weights(params)
     ac = alphas_cumprod()

@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--export-only", action="store_true")
     args = ap.parse_args()
     n = common.threads()
+    world.select("full")  # the VAE learned the full world; the simple one is a part of it
     wd = common.work_dir("vae")
     params = common.init_params(vae_table(), args.seed)
     opt = torch.optim.AdamW(common.trainable(params), lr=args.lr, weight_decay=0.0)

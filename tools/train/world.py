@@ -5,6 +5,12 @@ needs no dataset on disk. Subjects are Noto Color Emoji glyphs (Debian's fonts-n
 images Apache-2.0, font OFL-1.1) recoloured to a named main colour, with a pattern (stripes or spots)
 in a second colour that the caption never names: that pattern, the glyph variant and the exact hues
 are what only a subject image can tell the model.
+
+Two worlds share these drawing rules. The "full" one (eight classes, seven colours, subjects 22-36 px, a quarter
+of the scenes with two subjects) is what the VAE (stage 1) learned to encode. The "simple" one (four classes
+with distinct silhouettes, four colours, one large subject) is what the text encoder, UNet and adapters of the
+committed model learned from: on 2 CPU cores the full world's objects stayed at chance (the model card has the
+figures), so, as planned for that case, the world was made simpler. `select` picks the world a stage draws.
 """
 
 import math
@@ -52,6 +58,29 @@ PLACE_NAMES = list(PLACES)
 OUTDOOR = {"beach", "grass", "snow", "road"}
 PATTERNS = ["stripes", "spots", "plain"]
 
+
+class World:
+    """Which classes and colours are drawn, how often a scene has two subjects, and how large subjects are."""
+
+    def __init__(self, name, objects, colours, two_share, one_px, two_px):
+        self.name, self.objects, self.colours = name, objects, colours
+        self.two_share, self.one_px, self.two_px = two_share, one_px, two_px
+
+
+WORLDS = {
+    "full": World("full", OBJECT_NAMES, COLOUR_NAMES, 0.25, (22, 36), (18, 28)),
+    "simple": World("simple", ["car", "fish", "tree", "house"], ["red", "yellow", "green", "blue"], 0.0, (36, 46), (36, 46)),
+}
+ACTIVE = WORLDS["simple"]
+
+
+def select(name):
+    """Make `name` ("full" or "simple") the world every later draw comes from."""
+    global ACTIVE
+    if name not in WORLDS:
+        raise SystemExit(f"unknown world {name!r}: expected one of {', '.join(WORLDS)}")
+    ACTIVE = WORLDS[name]
+
 _glyph_cache = {}
 
 
@@ -70,10 +99,10 @@ class Subject:
     """One concrete subject: class, glyph variant, main and pattern colours, pattern geometry."""
 
     def __init__(self, rng):
-        self.name = rng.choice(OBJECT_NAMES)
+        self.name = rng.choice(ACTIVE.objects)
         self.code = rng.choice(OBJECTS[self.name])
-        self.colour = rng.choice(COLOUR_NAMES)
-        others = [c for c in COLOUR_NAMES if c != self.colour]
+        self.colour = rng.choice(ACTIVE.colours)
+        others = [c for c in ACTIVE.colours if c != self.colour]
         self.second = rng.choice(others)
         self.pattern = rng.choice(PATTERNS)
         self.angle = rng.uniform(0, math.pi)
@@ -179,7 +208,7 @@ def draw_scene(rng, subjects=None, place=None, night=None, with_colour=None):
     """One scene with one or two subjects (given or drawn) and its caption."""
     if subjects is None:
         subjects = [Subject(rng)]
-        if rng.random() < 0.25:
+        if rng.random() < ACTIVE.two_share:
             subjects.append(Subject(rng))
     place = place or rng.choice(PLACE_NAMES)
     if night is None:
@@ -190,7 +219,7 @@ def draw_scene(rng, subjects=None, place=None, night=None, with_colour=None):
     boxes = []
     n = len(subjects)
     for i, s in enumerate(subjects):
-        px = rng.randint(22, 36) if n == 1 else rng.randint(18, 28)
+        px = rng.randint(*ACTIVE.one_px) if n == 1 else rng.randint(*ACTIVE.two_px)
         lo, hi = (px / 2 + 1, SIZE - px / 2 - 1)
         if n == 2:  # left and right halves
             lo, hi = (lo, SIZE / 2) if i == 0 else (SIZE / 2, hi)
@@ -229,16 +258,20 @@ def vae_image(seed, index):
 
 
 def adapter_pair(seed, index):
-    """(subject image, subject caption, target scene) where the target holds that same subject."""
+    """(subject image, subject caption, target scene) where the target holds that same subject.
+
+    The target's caption never names the colour, as a user's prompt does not when the subject image is to say it:
+    what the caption leaves out is what the adapters must learn to carry over from the subject."""
     rng = sample_rng(seed, index)
     s = Subject(rng)
-    scene = draw_scene(rng, subjects=[s])
+    scene = draw_scene(rng, subjects=[s], with_colour=False)
     return subject_image(s, rng), f"a photo of {article(s.name)}.", scene
 
 
 if __name__ == "__main__":
     import sys
     out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/world.png"
+    select(sys.argv[2] if len(sys.argv) > 2 else "simple")
     tiles = []
     for i in range(32):
         r = sample_rng(0, i)
