@@ -43,32 +43,32 @@ const char* preview_name(PreviewMode m) {
   return m == PreviewMode::Off ? "off" : m == PreviewMode::Host ? "host" : "device";
 }
 
+// The comma-separated items of an option's value ("a,,b" has an empty middle item, which its parser rejects).
+std::vector<std::string> split_commas(const std::string& v) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  for (;;) {
+    const size_t comma = v.find(',', at);
+    out.push_back(v.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) return out;
+    at = comma + 1;
+  }
+}
+
 std::vector<PreviewMode> parse_previews(const std::string& v) {
   std::vector<PreviewMode> out;
-  size_t at = 0;
-  while (at <= v.size()) {
-    const size_t comma = v.find(',', at);
-    const std::string item = v.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+  for (const std::string& item : split_commas(v)) {
     if (item == "off") out.push_back(PreviewMode::Off);
     else if (item == "host") out.push_back(PreviewMode::Host);
     else if (item == "device") out.push_back(PreviewMode::Device);
     else throw UsageError("--preview: '" + item + "' is not one of off, host, device");
-    if (comma == std::string::npos) break;
-    at = comma + 1;
   }
   return out;
 }
 
 std::vector<int> parse_list(const std::string& v, const char* option) {
   std::vector<int> out;
-  size_t at = 0;
-  while (at <= v.size()) {
-    const size_t comma = v.find(',', at);
-    const std::string item = v.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    out.push_back(int(parse_int(item, option, 1, 1000)));
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
+  for (const std::string& item : split_commas(v)) out.push_back(int(parse_int(item, option, 1, 1000)));
   return out;
 }
 
@@ -130,7 +130,8 @@ int bench_generate(const std::vector<std::string>& args) {
   std::optional<gpu::Arena> ring;
   gpu::Slice ring_slice;
   uint64_t ring_slot = 0, ring_next = 0;
-  std::vector<std::pair<std::string, double>> per_step;  // "steps/mode" -> s per step after the first
+  // (steps, mode) -> (sum of seconds per step after the first, runs): a mode listed more than once is averaged
+  std::map<std::pair<int, std::string>, std::pair<double, int>> per_step;
   for (int n : steps) for (PreviewMode mode : previews) {
     pipeline::TextToImageParams p;
     p.preview_x0 = mode != PreviewMode::Off;
@@ -170,7 +171,8 @@ int bench_generate(const std::vector<std::string>& args) {
     const double per = r.step_seconds.size() > 1 ? later / double(r.step_seconds.size() - 1) : r.step_seconds[0];
     const uint64_t peak = r.weight_bytes + r.activation_bytes + r.state_bytes;
     char line[256];
-    per_step.emplace_back(std::to_string(n) + "/" + preview_name(mode), per);
+    auto& sum = per_step[{n, preview_name(mode)}];
+    sum.first += per, sum.second += 1;
     std::snprintf(line, sizeof line, "%5d  %-7s  %7.1f  %6.2f  %12.2f  %19.2f  %5.3f  %8.2f  %s\n", n, preview_name(mode),
                   r.total_seconds,
                   r.text_seconds, r.step_seconds[0], per, 1.0 / per, r.decode_seconds, gpu::format_bytes(peak).c_str());
@@ -206,21 +208,17 @@ int bench_generate(const std::vector<std::string>& args) {
                     {"peak_bytes", peak},
                     {"profile", prof}});
   }
-  // Each preview mode's cost per step over the runs of the same step count without previews (a mode listed more than
-  // once, e.g. "off,device,off,device", is averaged over its runs, so drifting clocks hit every mode alike).
-  std::map<std::pair<int, std::string>, std::pair<double, int>> mean;
-  for (const auto& [key, s] : per_step) {
-    auto& m = mean[{std::stoi(key.substr(0, key.find('/'))), key.substr(key.find('/') + 1)}];
-    m.first += s, m.second += 1;
-  }
+  // Each preview mode's cost per step over the runs of the same step count without previews (averaged over the runs
+  // of each, e.g. "off,device,off,device", so drifting clocks hit every mode alike).
   nlohmann::json costs = nlohmann::json::array();
-  for (const auto& [key, m] : mean) {
-    const auto off = mean.find({key.first, "off"});
-    if (key.second == "off" || off == mean.end()) continue;
+  for (const auto& [key, m] : per_step) {
+    const auto off = per_step.find({key.first, "off"});
+    if (key.second == "off" || off == per_step.end()) continue;
     const double s = m.first / m.second, off_s = off->second.first / off->second.second;
     char line[200];
     std::snprintf(line, sizeof line,
-                  "preview %s at %d steps: %+.1f%% per step (%.4f s over %d runs against %.4f s over %d)\n", key.second.c_str(), key.first, 100 * (s / off_s - 1), s, m.second, off_s, off->second.second);
+                  "preview %s at %d steps: %+.1f%% per step (%.4f s over %d runs against %.4f s over %d)\n",
+                  key.second.c_str(), key.first, 100 * (s / off_s - 1), s, m.second, off_s, off->second.second);
     table += line;
     costs.push_back(
         {{"steps", key.first}, {"preview", key.second}, {"cost_fraction", s / off_s - 1}, {"runs", m.second}});
