@@ -36,6 +36,12 @@ def work_dir(stage):
     return d
 
 
+def world_work_dir(stage, world_name):
+    """The stage's work folder for a world: <stage> for the full world (where those runs always lived), else
+    <stage>-<world>, so runs on different worlds never resume each other's checkpoints."""
+    return work_dir(stage if world_name == "full" else f"{stage}-{world_name}")
+
+
 def threads():
     n = int(os.environ.get("EZIVK_TRAIN_THREADS", os.cpu_count() or 1))
     torch.set_num_threads(n)

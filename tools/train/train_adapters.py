@@ -93,7 +93,7 @@ def main():
     args = ap.parse_args()
     n = common.threads()
     world.select(args.world)
-    wd = common.work_dir("adapters" if args.world == "full" else f"adapters-{args.world}")
+    wd = common.world_work_dir("adapters", args.world)
     m = Demo()
     names = ez.block_names(m)
     # The fixture's hooks take a bank of one item ([1, N, C], expanded) or, as here, one per batch item ([B, N, C]).

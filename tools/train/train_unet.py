@@ -108,7 +108,7 @@ def main():
     args = ap.parse_args()
     n = common.threads()
     world.select(args.world)
-    wd = common.work_dir("unet" if args.world == "full" else f"unet-{args.world}")
+    wd = common.world_work_dir("unet", args.world)
     if not (tokenizer_folder() / "vocab.json").exists():
         write_tokenizer()
     vocab = vocabulary()
