@@ -228,10 +228,16 @@ def draw_scene(rng, subjects=None, place=None, night=None, with_colour=None):
         rgba = s.render(px, flip=rng.random() < 0.5)
         paste(img, rgba, cx, cy)
         boxes.append((cx, cy, rgba.shape[1], rgba.shape[0]))
-    where = PLACES[place] + (" at night" if night else "")
-    what = " and ".join(article(s.phrase(with_colour)) for s in subjects)
-    caption = f"a photo of {what} {where}"
-    return Scene((img * 255 + 0.5).astype(np.uint8), caption, subjects, place, night, boxes)
+    scene = Scene((img * 255 + 0.5).astype(np.uint8), "", subjects, place, night, boxes)
+    scene.caption = caption_of(scene, with_colour)
+    return scene
+
+
+def caption_of(scene, with_colour):
+    """The scene's caption, naming its subjects' colours or not."""
+    where = PLACES[scene.place] + (" at night" if scene.night else "")
+    what = " and ".join(article(s.phrase(with_colour)) for s in scene.subjects)
+    return f"a photo of {what} {where}"
 
 
 def subject_image(subject, rng, augment=True):
