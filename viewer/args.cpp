@@ -67,7 +67,11 @@ std::vector<std::string> with_demo_defaults(const std::vector<std::string>& args
       {"--seed", "2001"},
       {"--steps", "25"},
       {"--guidance", "5"},
-      {"--scheduler", "ddim"},
+      {"--scheduler", "ddpm"},
+      // The demo model's transfer settings (models/demo/README.md): it learned "" as its unconditional caption, and
+      // at 64x64 colours settle early, so the subject is on for the last 70% of the steps.
+      {"--negative", ""},
+      {"--split", "0.7"},
       {"--rounds", "3"}};
   std::vector<std::string> out;
   for (const auto& [flag, value] : defaults)

@@ -42,6 +42,11 @@ TEST_F(DemoDefaults, FillWhatTheUserLeftOut) {
   EXPECT_EQ(fs::path(after(none, "--subject")).parent_path(), dir / "subjects");
   EXPECT_FALSE(after(none, "--subject-prompt").empty());
   EXPECT_FALSE(after(none, "--prompt").empty());
+  // The demo's own transfer settings, as the README's main job runs it; an empty negative prompt is kept as a value.
+  EXPECT_EQ(count(none, "--negative"), 1);
+  EXPECT_EQ(after(none, "--negative"), "");
+  EXPECT_EQ(after(none, "--split"), "0.7");
+  EXPECT_EQ(after(none, "--scheduler"), "ddpm");
   // The user's prompt and seed replace the demo's, once each; their viewer options stay.
   const auto mine = viewer::with_demo_defaults({"--prompt", "a photo of a cat", "--seed", "7", "--select", "0.5,0.5"});
   EXPECT_EQ(count(mine, "--prompt"), 1);

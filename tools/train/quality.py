@@ -3,14 +3,16 @@
 1. Text following: held-out prompts naming an object, its colour and a place (with "at night" for some); each
    output is read by the judge (judge.py) and compared with what the prompt asked for. Reported per attribute
    and for all four at once, next to the judge's own accuracy on real held-out scenes (its ceiling) and chance.
-2. Subject transfer: every sample subject (models/demo/subjects/, held out) with a prompt that names its class
-   but not its colour: the EZIGen output against the text-only output of the same prompt and seed
-   (`--baseline`), by `ezivk likeness` (the share of the subject's hues the picture shows), for the first pass
-   and every round. Reported as the mean gain with its standard deviation and the share of cases that gained.
+2. Subject transfer: the sample subjects (models/demo/subjects/, held out, two per class) with prompts that name the
+   class but not the colour, both subjects of a class with the same prompt and seed, by `ezivk likeness` (the share
+   of the subject's hues the picture shows), for the first pass and every round: the gain over the text-only
+   picture of the same prompt and seed (`--baseline`) and the specificity between the pair (subject_transfer says
+   how). Reported as means with their spread and the share of cases above zero. The transfer runs use the demo's
+   settings (DDPM, 25 steps, guidance 5, split 0.7, the empty negative prompt; models/demo/README.md says why).
 
 Writes models/demo/quality.json and prints a summary; the pictures stay in the work folder.
 
-    /usr/bin/python3 tools/train/quality.py [--prompts 48] [--ezivk build/ezivk]
+    /usr/bin/python3 tools/train/quality.py [--prompts 48] [--ezivk build/ezivk] [--subjects-only] [--seeds 3]
 """
 
 import argparse
@@ -28,7 +30,7 @@ import world
 STEPS = 25
 GUIDANCE = 5.0
 ROUNDS = 3
-SPLIT = 0.4  # the default --split: the share of the steps that run with the subject, and the rounds' re-noising
+SPLIT = 0.7  # the default --split: the share of the steps that run with the subject, and the rounds' re-noising
 
 
 def run(cmd):
@@ -78,36 +80,79 @@ def text_following(ezivk, model, n, wd):
 
 
 def subject_transfer(ezivk, wd, settings):
+    """Every class's two sample subjects, each run with the same prompt and seed (for seed k: 2000 + 100 k + the
+    pair's index, the prompt of the pair's first subject when k is even, else of its second). Two measures:
+    - gain: a subject-driven picture's likeness to its subject minus the text-only picture's (same prompt and seed);
+    - specificity: for the pair (A, B), [L(picture of A, A) - L(picture of B, A)] + [L(picture of B, B) -
+      L(picture of A, B)]: the two pictures differ only by the subject given, so the background cancels and what is
+      left is how much each picture took from its own subject rather than from the other one."""
     subjects = json.loads((common.DEMO / "subjects" / "subjects.json").read_text(encoding="utf-8"))
-    cases = []
-    for i, s in enumerate(subjects):
-        subj = common.DEMO / "subjects" / s["file"]
-        out = wd / f"subject_{i:02d}.png"
-        # Always drawn again: they depend on the adapters and the split, which change between measurements.
-        run(generate_args(ezivk, s["prompt"], 2000 + i, out, settings["guidance"], settings["steps"],
-                          settings["scheduler"]) + [
-            "--adapter", str(common.DEMO / "adapters.safetensors"), "--subject", str(subj),
-            "--subject-prompt", s["subject_prompt"], "--rounds", str(ROUNDS), "--split", str(settings["split"]),
-            # The model was trained with "" as its unconditional caption; EZIGen's default negative prompt is words it
-            # never saw, which only blur the first pass (and the text-only picture it is compared with).
-            "--negative", "",
-            "--save-rounds", "--baseline"])
-        stem = out.with_suffix("")
-        pics = [f"{stem}-text.png", f"{stem}-first.png"] + [f"{stem}-round{r}.png" for r in range(1, ROUNDS + 1)]
-        got = json.loads(run([ezivk, "likeness", "--json", "--subject", str(subj)] + pics))
-        v = [p["likeness"] for p in got["pictures"]]
-        cases.append({"subject": s["file"], "prompt": s["prompt"], "seed": 2000 + i, "text_only": v[0],
-                      "first_pass": v[1], "rounds": v[2:], "gain": v[-1] - v[0]})
-        print(f"[quality] subject {s['file']}: text-only {v[0]:.3f}, first pass {v[1]:.3f}, rounds "
-              + ", ".join(f"{x:.3f}" for x in v[2:]), flush=True)
+    by_class = {}
+    for s in subjects:
+        by_class.setdefault(s["class"], []).append(s)
+    pairs = [v for v in by_class.values() if len(v) == 2]
+    cases, contrasts = [], []
+    for k in range(settings["seeds"]):
+        for j, (a, b) in enumerate(pairs):
+            seed, prompt = 2000 + 100 * k + j, (a if k % 2 == 0 else b)["prompt"]
+            got = {s["file"]: transfer_case(ezivk, wd, settings, s, prompt, seed) for s in (a, b)}
+            cases += got.values()
+            pa, pb = got[a["file"]]["pictures"], got[b["file"]]["pictures"]
+            la = likeness(ezivk, a, pa[1:] + pb[1:])  # A's likeness of: A's first, rounds..., then B's
+            lb = likeness(ezivk, b, pa[1:] + pb[1:])
+            n = len(pa) - 1
+            margins = [(la[i] - la[n + i]) + (lb[n + i] - lb[i]) for i in range(n)]
+            contrasts.append({"class": a["class"], "subjects": [a["file"], b["file"]], "prompt": prompt, "seed": seed,
+                              "margin_first_pass": margins[0], "margin_rounds": margins[1:], "margin": margins[-1]})
+            print(f"[quality] {a['file']} / {b['file']} seed {seed}: specificity first pass {margins[0]:+.3f}, "
+                  "rounds " + ", ".join(f"{m:+.3f}" for m in margins[1:]), flush=True)
+    for c in cases:
+        del c["pictures"]
     gains = [c["gain"] for c in cases]
+    first = [c["first_pass"] - c["text_only"] for c in cases]
+    margins = [c["margin"] for c in contrasts]
     per_stage = {"text_only": statistics.mean(c["text_only"] for c in cases),
                  "first_pass": statistics.mean(c["first_pass"] for c in cases)}
+    margin_by_stage = {"first_pass": statistics.mean(c["margin_first_pass"] for c in contrasts)}
     for r in range(ROUNDS):
         per_stage[f"round{r + 1}"] = statistics.mean(c["rounds"][r] for c in cases)
+        margin_by_stage[f"round{r + 1}"] = statistics.mean(c["margin_rounds"][r] for c in contrasts)
     return {"cases": cases, "mean_gain": statistics.mean(gains), "gain_std": statistics.stdev(gains),
-            "share_gained": sum(g > 0 for g in gains) / len(gains), "mean_likeness_by_stage": per_stage,
+            "gain_standard_error": statistics.stdev(gains) / len(gains) ** 0.5,
+            "share_gained": sum(g > 0 for g in gains) / len(gains),
+            "first_pass_gain": {"mean": statistics.mean(first), "std": statistics.stdev(first),
+                                "share_gained": sum(g > 0 for g in first) / len(first)},
+            "mean_likeness_by_stage": per_stage,
+            "specificity": {"pairs": contrasts, "mean": statistics.mean(margins), "std": statistics.stdev(margins),
+                            "share_positive": sum(m > 0 for m in margins) / len(margins),
+                            "mean_by_stage": margin_by_stage},
             "settings": dict(settings, rounds=ROUNDS, negative_prompt="")}
+
+
+def likeness(ezivk, subject, pictures):
+    got = json.loads(run([ezivk, "likeness", "--json", "--subject", str(common.DEMO / "subjects" / subject["file"])]
+                         + [str(p) for p in pictures]))
+    return [p["likeness"] for p in got["pictures"]]
+
+
+def transfer_case(ezivk, wd, settings, s, prompt, seed):
+    subj = common.DEMO / "subjects" / s["file"]
+    out = wd / f"{seed}_{s['file']}"
+    # Always drawn again: they depend on the adapters and the settings, which change between measurements.
+    run(generate_args(ezivk, prompt, seed, out, settings["guidance"], settings["steps"], settings["scheduler"]) + [
+        "--adapter", str(common.DEMO / "adapters.safetensors"), "--subject", str(subj),
+        "--subject-prompt", s["subject_prompt"], "--rounds", str(ROUNDS), "--split", str(settings["split"]),
+        # The model was trained with "" as its unconditional caption; EZIGen's default negative prompt is words it
+        # never saw, which only blur the first pass (and the text-only picture it is compared with).
+        "--negative", "",
+        "--save-rounds", "--baseline"])
+    stem = out.with_suffix("")
+    pics = [f"{stem}-text.png", f"{stem}-first.png"] + [f"{stem}-round{r}.png" for r in range(1, ROUNDS + 1)]
+    v = likeness(ezivk, s, pics)
+    print(f"[quality] subject {s['file']} seed {seed}: text-only {v[0]:.3f}, first pass {v[1]:.3f}, rounds "
+          + ", ".join(f"{x:.3f}" for x in v[2:]), flush=True)
+    return {"subject": s["file"], "prompt": prompt, "seed": seed, "text_only": v[0], "first_pass": v[1],
+            "rounds": v[2:], "gain": v[-1] - v[0], "pictures": pics}
 
 
 def main():
@@ -120,9 +165,11 @@ def main():
     ap.add_argument("--split", type=float, default=SPLIT, help="EZIGen's split for the subject-transfer runs")
     ap.add_argument("--guidance", type=float, default=GUIDANCE, help="guidance of the subject-transfer runs")
     ap.add_argument("--steps", type=int, default=STEPS, help="steps of the subject-transfer runs")
-    ap.add_argument("--scheduler", default="ddim", help="scheduler of the subject-transfer runs")
+    ap.add_argument("--scheduler", default="ddpm", help="scheduler of the subject-transfer runs")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per pair of subjects (2000 + 100 k + pair)")
     args = ap.parse_args()
-    transfer = {"split": args.split, "guidance": args.guidance, "steps": args.steps, "scheduler": args.scheduler}
+    transfer = {"split": args.split, "guidance": args.guidance, "steps": args.steps, "scheduler": args.scheduler,
+                "seeds": args.seeds}
     common.threads()
     wd = common.work_dir("quality")
     if args.fresh:
@@ -151,9 +198,15 @@ def main():
 
 
 def print_transfer(s):
-    print(f"[quality] subject gain: mean {s['mean_gain']:.3f} ± {s['gain_std']:.3f}, "
-          f"{s['share_gained']:.0%} of subjects gained; by stage "
+    f = s["first_pass_gain"]
+    print(f"[quality] subject gain over {len(s['cases'])} cases: mean {s['mean_gain']:.3f} ± {s['gain_std']:.3f} "
+          f"(standard error {s['gain_standard_error']:.3f}), {s['share_gained']:.0%} gained; first pass alone "
+          f"{f['mean']:.3f} ± {f['std']:.3f}, {f['share_gained']:.0%} gained; by stage "
           + ", ".join(f"{k} {v:.3f}" for k, v in s["mean_likeness_by_stage"].items()))
+    c = s["specificity"]
+    print(f"[quality] specificity over {len(c['pairs'])} pairs: mean {c['mean']:+.3f} ± {c['std']:.3f}, "
+          f"{c['share_positive']:.0%} positive; by stage "
+          + ", ".join(f"{k} {v:+.3f}" for k, v in c["mean_by_stage"].items()))
 
 
 if __name__ == "__main__":
