@@ -23,7 +23,7 @@ const struct {
   const char* file;
   const char* subject_prompt;
   const char* prompt;
-} kDemoSubject = {"blue_fish.png", "a photo of a fish.", "a photo of a fish on the beach"};
+} kDemoSubject = {"blue_house.png", "a photo of a house.", "a photo of a house on the grass"};
 
 const char* kUsage =
     "usage: ezivk-viewer [--model DIR --prompt TEXT] [generation options] [viewer options]\n"
@@ -64,7 +64,7 @@ std::vector<std::string> with_demo_defaults(const std::vector<std::string>& args
       {"--subject", subject},
       {"--subject-prompt", kDemoSubject.subject_prompt},
       {"--prompt", kDemoSubject.prompt},
-      {"--seed", "2001"},
+      {"--seed", "2103"},
       {"--steps", "25"},
       {"--guidance", "5"},
       {"--scheduler", "ddpm"},
