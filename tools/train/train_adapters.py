@@ -140,7 +140,8 @@ def main():
     args = ap.parse_args()
     n = common.threads()
     world.select(args.world)
-    wd = common.world_work_dir("adapters", args.world)
+    # One work folder per initialisation: a checkpoint holds parameters in its own initialisation's terms.
+    wd = common.world_work_dir("adapters" if args.init == "neutral" else "adapters-paper", args.world)
     m = Demo()
     names = ez.block_names(m)
     # The fixture's hooks take a bank of one item ([1, N, C], expanded) or, as here, one per batch item ([B, N, C]).
