@@ -7,6 +7,8 @@
 #include <exception>
 #include <stdexcept>
 
+#include "engine/pipeline/ezigen.h"
+
 namespace ezivk::viewer {
 namespace {
 
@@ -32,10 +34,12 @@ bool takes_value(const std::string& a) {
 
 Inputs::Inputs(const std::vector<std::string>& launch) {
   for (const auto& [opt, label] : kFields) fields_[opt].fill(0);
+  bool negative_given = false;
   for (size_t i = 0; i < launch.size(); ++i) {
     const std::string& a = launch[i];
     const bool has_value = takes_value(a) && i + 1 < launch.size();
     if (fields_.count(a) && has_value) {
+      negative_given = negative_given || a == "--negative";
       set(a, launch[++i]);
     } else if (run_only(a)) {
       if (has_value) ++i;
@@ -44,6 +48,9 @@ Inputs::Inputs(const std::vector<std::string>& launch) {
       if (has_value && a.rfind("--", 0) == 0) passthrough_.push_back(launch[++i]);
     }
   }
+  // The negative field holds the negative prompt the run uses, so an empty one means none (as `--negative ""` does)
+  // rather than "the default": an EZIGen launch without one shows EZIGen's default.
+  if (!negative_given && !get("--subject").empty()) set("--negative", pipeline::kEzigenNegative);
 }
 
 void Inputs::set(const std::string& option, const std::string& value) {
@@ -58,7 +65,7 @@ std::vector<std::string> Inputs::args() const {
   std::vector<std::string> out;
   for (const auto& [opt, label] : kFields) {
     const std::string v = get(opt);
-    if (!v.empty()) out.insert(out.end(), {opt, v});
+    if (!v.empty() || opt == "--negative") out.insert(out.end(), {opt, v});
   }
   out.insert(out.end(), passthrough_.begin(), passthrough_.end());
   return out;

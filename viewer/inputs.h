@@ -28,8 +28,10 @@ class Inputs {
 
   void set(const std::string& option, const std::string& value);  // one field, by its option name
   std::string get(const std::string& option) const;
-  // The arguments the fields stand for: every non-empty field, then the launch options that have no field (for
-  // example --precision, --min-rounds), without the ones that end a run headless or write files.
+  // The arguments the fields stand for: every non-empty field and the negative prompt even when empty (the field is
+  // the negative prompt the run uses; an EZIGen launch without one starts it at EZIGen's default), then the launch
+  // options that have no field (for example --precision, --min-rounds), without the ones that end a run headless or
+  // write files.
   std::vector<std::string> args() const;
 
  private:

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "engine/pipeline/ezigen.h"
 #include "tests/models/golden.h"
 #include "tools/ezivk/commands.h"
 
@@ -48,6 +49,30 @@ TEST(ViewerInputs, FieldsStartFromTheLaunchArgumentsAndRunParsesThem) {
   } catch (const cli::UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("--steps"), std::string::npos) << e.what();
   }
+}
+
+// The negative field is the negative prompt the run uses: an empty one given at launch (the demo's) stays empty through
+// Run, and an EZIGen launch without one shows, and runs with, EZIGen's default.
+TEST(ViewerInputs, TheNegativeFieldIsTheNegativePromptTheRunUses) {
+  const std::string model = model_dir("sd2-tiny").string();
+  const std::string subject = (fixtures_dir() / "ezigen" / "subject_dog.png").string();
+  const std::string adapter = (fixtures_dir() / "adapters" / "sd2-tiny-ezigen").string();
+  const std::vector<std::string> base = {"--model", model, "--prompt", "a dog", "--subject", subject, "--adapter", adapter,
+                                         "--rounds", "1"};
+  auto empty = base;
+  empty.insert(empty.end(), {"--negative", ""});
+  viewer::Inputs given(empty);
+  EXPECT_EQ(given.get("--negative"), "");
+  EXPECT_TRUE(has(given.args(), "--negative", ""));
+  const auto a = viewer::parse_args(given.args());
+  ASSERT_TRUE(a.run.ezigen.has_value());
+  EXPECT_EQ(a.run.ezigen->negative, "");
+
+  viewer::Inputs defaulted(base);
+  EXPECT_EQ(defaulted.get("--negative"), pipeline::kEzigenNegative);
+  EXPECT_EQ(viewer::parse_args(defaulted.args()).run.ezigen->negative, pipeline::kEzigenNegative);
+  defaulted.set("--negative", "");
+  EXPECT_EQ(viewer::parse_args(defaulted.args()).run.ezigen->negative, "");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 """How much the demo adapters use the subject: the frozen UNet's denoising error on held-out adapter pairs (world.py's
-subject/target pairs, never seen in training) at a few timesteps, three ways with the same noise:
+subject/target pairs, never seen in training) at a few timesteps, four ways with the same noise:
 
 - plain: the UNet without adapters (what the adapters must beat),
 - subject: with the adapters and the pair's own subject,
@@ -8,10 +8,10 @@ subject/target pairs, never seen in training) at a few timesteps, three ways wit
   which the target's own caption leaves out, could lower the error by).
 
 Adapters that carry the subject over give subject < plain and subject < other; adapters that only disturb the UNet
-give subject > plain. Reads models/demo/adapters.safetensors, or a training checkpoint (--checkpoint, with the
---init it was trained with).
+give subject > plain. Reads models/demo/adapters.safetensors, or a training checkpoint (--checkpoint; its parameters
+are read in the terms of the --init it was trained with, which the checkpoint records).
 
-    /usr/bin/python3 tools/train/adapter_loss.py [--pairs 32] [--t 100,300,500,700] [--checkpoint PATH --init neutral]
+    /usr/bin/python3 tools/train/adapter_loss.py [--pairs 32] [--t 100,300,500,700] [--checkpoint PATH]
 """
 
 import argparse
@@ -34,7 +34,6 @@ def main():
     ap.add_argument("--t", default="100,300,500,700")
     ap.add_argument("--adapters", default=str(common.DEMO / "adapters.safetensors"))
     ap.add_argument("--checkpoint", help="a train_adapters.py checkpoint.pt instead of --adapters")
-    ap.add_argument("--init", choices=("neutral", "paper"), default="neutral", help="the checkpoint's --init")
     ap.add_argument("--world", default="simple")
     args = ap.parse_args()
     common.threads()
@@ -45,7 +44,8 @@ def main():
         ck = common.load_checkpoint(common.Path(args.checkpoint))
         if not ck:
             raise SystemExit(f"{args.checkpoint}: no checkpoint there")
-        hooks.ck = ta.released(ck["params"], args.init)
+        # Checkpoints from before --init existed were the paper's.
+        hooks.ck = ta.released(ck["params"], ck["args"].get("init", "paper"))
         source = f"{args.checkpoint} (step {ck['step']})"
     else:
         hooks.ck = common.read_float(common.Path(args.adapters))

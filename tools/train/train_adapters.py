@@ -148,6 +148,10 @@ def main():
     hooks = ez.Hooks(names)
     params = init_adapters(m, names, args.init)
     opt = torch.optim.AdamW(common.trainable(params), lr=args.lr, weight_decay=0.0)
+    ck = common.load_checkpoint(wd / "checkpoint.pt")
+    if ck and ck["args"].get("init", "paper") != args.init:  # checkpoints from before --init were the paper's
+        raise SystemExit(f"{wd / 'checkpoint.pt'} holds a --init {ck['args'].get('init', 'paper')} run, not --init "
+                         f"{args.init}; move it away or pass that --init")
     start = common.resume(wd, "adapters", params, opt)
     print(f"[adapters] {len(names)} blocks, {sum(p.numel() for p in params.values()):,} parameters, {n} threads, "
           f"batch {args.batch}, {args.steps} steps; checkpoints in {wd}")
