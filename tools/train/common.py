@@ -86,9 +86,10 @@ def load_checkpoint(path):
     return torch.load(path, map_location="cpu")
 
 
-def resume(wd, stage, params, opt):
-    """Loads <wd>/checkpoint.pt into params and opt if it exists; returns the step to continue from."""
-    ck = load_checkpoint(wd / "checkpoint.pt")
+def resume(wd, stage, params, opt, ck=None):
+    """Loads <wd>/checkpoint.pt (or `ck`, when the caller has read it already) into params and opt if it exists;
+    returns the step to continue from."""
+    ck = ck or load_checkpoint(wd / "checkpoint.pt")
     if not ck:
         return 0
     for k, v in ck["params"].items():

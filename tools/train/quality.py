@@ -19,6 +19,7 @@ import argparse
 import json
 import statistics
 import subprocess
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -95,19 +96,20 @@ def subject_transfer(ezivk, wd, settings):
     for k in range(settings["seeds"]):
         for j, (a, b) in enumerate(pairs):
             seed, prompt = 2000 + 100 * k + j, (a if k % 2 == 0 else b)["prompt"]
-            got = {s["file"]: transfer_case(ezivk, wd, settings, s, prompt, seed) for s in (a, b)}
-            cases += got.values()
-            pa, pb = got[a["file"]]["pictures"], got[b["file"]]["pictures"]
-            la = likeness(ezivk, a, pa[1:] + pb[1:])  # A's likeness of: A's first, rounds..., then B's
-            lb = likeness(ezivk, b, pa[1:] + pb[1:])
-            n = len(pa) - 1
-            margins = [(la[i] - la[n + i]) + (lb[n + i] - lb[i]) for i in range(n)]
+            pa, pb = (draw_case(ezivk, wd, settings, s, prompt, seed) for s in (a, b))
+            n = len(pa)  # text-only, first pass, rounds
+            la = likeness(ezivk, a, pa + pb)  # A's likeness of A's pictures, then of B's
+            lb = likeness(ezivk, b, pa + pb)
+            for s, v in ((a, la[:n]), (b, lb[n:])):
+                cases.append({"subject": s["file"], "prompt": prompt, "seed": seed, "text_only": v[0],
+                              "first_pass": v[1], "rounds": v[2:], "gain": v[-1] - v[0]})
+                print(f"[quality] subject {s['file']} seed {seed}: text-only {v[0]:.3f}, first pass {v[1]:.3f}, rounds "
+                      + ", ".join(f"{x:.3f}" for x in v[2:]), flush=True)
+            margins = [(la[i] - la[n + i]) + (lb[n + i] - lb[i]) for i in range(1, n)]
             contrasts.append({"class": a["class"], "subjects": [a["file"], b["file"]], "prompt": prompt, "seed": seed,
                               "margin_first_pass": margins[0], "margin_rounds": margins[1:], "margin": margins[-1]})
             print(f"[quality] {a['file']} / {b['file']} seed {seed}: specificity first pass {margins[0]:+.3f}, "
                   "rounds " + ", ".join(f"{m:+.3f}" for m in margins[1:]), flush=True)
-    for c in cases:
-        del c["pictures"]
     gains = [c["gain"] for c in cases]
     first = [c["first_pass"] - c["text_only"] for c in cases]
     margins = [c["margin"] for c in contrasts]
@@ -126,7 +128,7 @@ def subject_transfer(ezivk, wd, settings):
             "specificity": {"pairs": contrasts, "mean": statistics.mean(margins), "std": statistics.stdev(margins),
                             "share_positive": sum(m > 0 for m in margins) / len(margins),
                             "mean_by_stage": margin_by_stage},
-            "settings": dict(settings, rounds=ROUNDS, negative_prompt="")}
+            "settings": dict(settings, rounds=ROUNDS)}
 
 
 def likeness(ezivk, subject, pictures):
@@ -135,24 +137,22 @@ def likeness(ezivk, subject, pictures):
     return [p["likeness"] for p in got["pictures"]]
 
 
-def transfer_case(ezivk, wd, settings, s, prompt, seed):
-    subj = common.DEMO / "subjects" / s["file"]
-    out = wd / f"{seed}_{s['file']}"
+def picture_stem(wd, seed, subject_file):
+    """Where a subject-transfer case's pictures go: <stem>.png (after the rounds), <stem>-text.png, -first.png,
+    -round<r>.png (`ezivk generate --save-rounds --baseline` names them from the --out path)."""
+    return wd / f"{seed}_{Path(subject_file).stem}"
+
+
+def draw_case(ezivk, wd, settings, s, prompt, seed):
+    """Draws one subject-transfer case; returns its pictures: text-only, first pass, then each round."""
+    stem = picture_stem(wd, seed, s["file"])
     # Always drawn again: they depend on the adapters and the settings, which change between measurements.
-    run(generate_args(ezivk, prompt, seed, out, settings["guidance"], settings["steps"], settings["scheduler"]) + [
-        "--adapter", str(common.DEMO / "adapters.safetensors"), "--subject", str(subj),
+    run(generate_args(ezivk, prompt, seed, f"{stem}.png", settings["guidance"], settings["steps"],
+                      settings["scheduler"]) + [
+        "--adapter", str(common.DEMO / "adapters.safetensors"), "--subject", str(common.DEMO / "subjects" / s["file"]),
         "--subject-prompt", s["subject_prompt"], "--rounds", str(ROUNDS), "--split", str(settings["split"]),
-        # The model was trained with "" as its unconditional caption; EZIGen's default negative prompt is words it
-        # never saw, which only blur the first pass (and the text-only picture it is compared with).
-        "--negative", "",
-        "--save-rounds", "--baseline"])
-    stem = out.with_suffix("")
-    pics = [f"{stem}-text.png", f"{stem}-first.png"] + [f"{stem}-round{r}.png" for r in range(1, ROUNDS + 1)]
-    v = likeness(ezivk, s, pics)
-    print(f"[quality] subject {s['file']} seed {seed}: text-only {v[0]:.3f}, first pass {v[1]:.3f}, rounds "
-          + ", ".join(f"{x:.3f}" for x in v[2:]), flush=True)
-    return {"subject": s["file"], "prompt": prompt, "seed": seed, "text_only": v[0], "first_pass": v[1],
-            "rounds": v[2:], "gain": v[-1] - v[0], "pictures": pics}
+        "--negative", settings["negative_prompt"], "--save-rounds", "--baseline"])
+    return [f"{stem}-text.png", f"{stem}-first.png"] + [f"{stem}-round{r}.png" for r in range(1, ROUNDS + 1)]
 
 
 def main():
@@ -168,8 +168,10 @@ def main():
     ap.add_argument("--scheduler", default="ddpm", help="scheduler of the subject-transfer runs")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per pair of subjects (2000 + 100 k + pair)")
     args = ap.parse_args()
+    # The negative prompt is empty: the model was trained with "" as its unconditional caption; EZIGen's default negative
+    # prompt is words it never saw, which only blur the first pass (and the text-only picture it is compared with).
     transfer = {"split": args.split, "guidance": args.guidance, "steps": args.steps, "scheduler": args.scheduler,
-                "seeds": args.seeds}
+                "seeds": args.seeds, "negative_prompt": ""}
     common.threads()
     wd = common.work_dir("quality")
     if args.fresh:

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 import common
+import quality
 
 SCALE = 2  # nearest-neighbour, so the 64x64 pictures stay readable
 
@@ -24,9 +25,9 @@ def main():
         if pair["seed"] - first_seed >= 100:  # later seeds
             continue
         a, b = pair["subjects"]
-        stem = lambda s: wd / f"{pair['seed']}_{s[:-4]}"  # noqa: E731  (quality.py's names)
-        pictures = [common.DEMO / "subjects" / a, common.DEMO / "subjects" / b, f"{stem(a)}-text.png",
-                    f"{stem(a)}.png", f"{stem(b)}.png"]
+        sa, sb = (quality.picture_stem(wd, pair["seed"], s) for s in (a, b))
+        pictures = [common.DEMO / "subjects" / a, common.DEMO / "subjects" / b, f"{sa}-text.png", f"{sa}.png",
+                    f"{sb}.png"]
         tiles = [np.asarray(Image.open(p).convert("RGB").resize((64, 64), Image.BILINEAR)) for p in pictures]
         gap = np.full((64, 4, 3), 255, np.uint8)
         rows.append(np.concatenate([x for t in tiles for x in (t, gap)][:-1], axis=1))

@@ -152,7 +152,7 @@ def main():
     if ck and ck["args"].get("init", "paper") != args.init:  # checkpoints from before --init were the paper's
         raise SystemExit(f"{wd / 'checkpoint.pt'} holds a --init {ck['args'].get('init', 'paper')} run, not --init "
                          f"{args.init}; move it away or pass that --init")
-    start = common.resume(wd, "adapters", params, opt)
+    start = common.resume(wd, "adapters", params, opt, ck)
     print(f"[adapters] {len(names)} blocks, {sum(p.numel() for p in params.values()):,} parameters, {n} threads, "
           f"batch {args.batch}, {args.steps} steps; checkpoints in {wd}")
     prog = common.Progress("adapters", args.steps, start, wd / "log.txt")
