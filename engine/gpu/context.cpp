@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "engine/gpu/error.h"
+#include "engine/gpu/queue_plan.h"
 #include "engine/util/env.h"
 #include "engine/util/fault_injection.h"
 
@@ -154,16 +155,21 @@ int type_rank(VkPhysicalDeviceType t) {
   }
 }
 
-// The first queue family that computes and meets `ok` (when given); -1 when none does.
-int compute_family(VkInstance inst, VkPhysicalDevice pd,
-                   const std::function<bool(VkInstance, VkPhysicalDevice, uint32_t)>& ok) {
+std::vector<QueueFamily> queue_families(VkPhysicalDevice pd) {
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> qf(nq);
   vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
-  for (uint32_t i = 0; i < nq; ++i)
-    if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && (!ok || ok(inst, pd, i))) return int(i);
-  return -1;
+  std::vector<QueueFamily> out;
+  for (const auto& q : qf) out.push_back({q.queueFlags, q.queueCount});
+  return out;
+}
+
+std::optional<QueuePlan> plan_for(VkInstance inst, VkPhysicalDevice pd,
+                                  const std::function<bool(VkInstance, VkPhysicalDevice, uint32_t)>& ok, bool second) {
+  std::function<bool(uint32_t)> cond;
+  if (ok) cond = [&](uint32_t i) { return ok(inst, pd, i); };
+  return plan_queues(queue_families(pd), cond, second);
 }
 
 std::string lower(std::string s) {
@@ -267,7 +273,7 @@ void Context::pick_device() {
   auto missing = [&](uint32_t i) -> std::string {
     for (const auto& e : opt_.device_extensions)
       if (!has_extension(pds[i], e.c_str())) return "lacks the device extension " + e;
-    if (opt_.queue_family_ok && compute_family(instance_.get(), pds[i], opt_.queue_family_ok) < 0)
+    if (opt_.queue_family_ok && !plan_for(instance_.get(), pds[i], opt_.queue_family_ok, false))
       return "has no queue family that computes and meets the caller's condition (presentation to the window)";
     return {};
   };
@@ -313,9 +319,9 @@ void Context::pick_device() {
 }
 
 void Context::create_device() {
-  const int family = compute_family(instance_.get(), physical_, opt_.queue_family_ok);
-  if (family < 0) fail("device '" + caps_.name + "' has no compute queue");
-  queue_family_ = uint32_t(family);
+  const auto plan = plan_for(instance_.get(), physical_, opt_.queue_family_ok, opt_.ui_queue);
+  if (!plan) fail("device '" + caps_.name + "' has no compute queue");
+  queue_family_ = plan->family;
 
   // Only chain structures the device's API version or extension list covers: older validation layers
   // complain about the rest.
@@ -351,6 +357,8 @@ void Context::create_device() {
   e12.storageBuffer8BitAccess = f12.storageBuffer8BitAccess;
   e12.vulkanMemoryModel = f12.vulkanMemoryModel;
   e12.vulkanMemoryModelDeviceScope = f12.vulkanMemoryModelDeviceScope;
+  // Required of every Vulkan 1.2 device; the viewer orders reuse of its preview slots after its frames with one.
+  e12.timelineSemaphore = f12.timelineSemaphore;
   e13.subgroupSizeControl = f13.subgroupSizeControl;
   e13.computeFullSubgroups = f13.computeFullSubgroups;
   std::vector<const char*> exts;
@@ -372,11 +380,11 @@ void Context::create_device() {
     tail = &ecm.pNext;
   }
 
-  float prio = 1.0f;
+  const float prio[2] = {1.0f, 1.0f};
   VkDeviceQueueCreateInfo qi{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
   qi.queueFamilyIndex = queue_family_;
-  qi.queueCount = 1;
-  qi.pQueuePriorities = &prio;
+  qi.queueCount = plan->count;
+  qi.pQueuePriorities = prio;
   VkDeviceCreateInfo di{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   di.pNext = &en;
   di.queueCreateInfoCount = 1;
@@ -387,6 +395,7 @@ void Context::create_device() {
   vk_check(vkCreateDevice(physical_, &di, nullptr, &dev), ("creating a logical device on '" + caps_.name + "'").c_str());
   device_ = Handle<VkDevice>(dev, [](VkDevice d) { vkDestroyDevice(d, nullptr); });
   vkGetDeviceQueue(dev, queue_family_, 0, &queue_);
+  if (plan->count > 1) vkGetDeviceQueue(dev, queue_family_, 1, &ui_queue_);
 
   fp16_ = !opt_.force_fp32 && f12.shaderFloat16 && f11.storageBuffer16BitAccess;
   // With cooperative matrices switched off, a shape asked for by name is not an error (it would not be used).

@@ -55,6 +55,9 @@ struct ContextOptions {
   // A condition the queue's family must meet besides compute (the viewer: graphics, and presentation to its
   // window). Without a device named, only devices with such a family are chosen; otherwise an Error names the device.
   std::function<bool(VkInstance, VkPhysicalDevice, uint32_t family)> queue_family_ok;
+  // Also create a second queue of the same family for another thread's work (the viewer's frames: ui_queue()), where
+  // the family has one (engine/gpu/queue_plan.h). Without one, ui_queue() is the engine's queue, shared.
+  bool ui_queue = false;
   // Recorders split their work into submits of at most this many commands (0: one submit per submit_and_wait), so
   // another thread's submit to the one queue (the viewer's frames) waits for one piece instead of a whole UNet step.
   // $EZIVK_SUBMIT_EVERY sets it for any command (to measure what the split costs).
@@ -83,6 +86,9 @@ class Context {
   VkPhysicalDevice physical() const { return physical_; }
   VkDevice device() const { return device_.get(); }
   VkQueue queue() const { return queue_; }
+  // The caller's own queue (ContextOptions::ui_queue) when the device had a second one, else queue().
+  VkQueue ui_queue() const { return ui_queue_ ? ui_queue_ : queue_; }
+  bool separate_ui_queue() const { return ui_queue_ != VK_NULL_HANDLE; }
   uint32_t queue_family() const { return queue_family_; }
   const DeviceCaps& caps() const { return caps_; }
 
@@ -102,6 +108,8 @@ class Context {
   uint32_t storage_alignment() const { return storage_alignment_; }
   bool staging_only() const { return opt_.staging_only; }
   uint32_t submit_every() const { return opt_.submit_every; }
+  // For recorders made from now on (the viewer: none once frames have their own queue).
+  void set_submit_every(uint32_t commands) { opt_.submit_every = commands; }
 
   // Pipelines by embedded shader name ("gemm/gemm_f16"), specialization constants in id order 0, 1, ….
   // Created on first use; the same arguments return the same pipeline.
@@ -122,6 +130,8 @@ class Context {
   // The queue is shared by every thread (generation, the viewer's frames): whoever calls vkQueueSubmit or
   // vkQueuePresentKHR on it outside submit() holds this lock for the call.
   std::unique_lock<std::mutex> queue_lock() const { return std::unique_lock(queue_mu_); }
+  // The same for ui_queue(): its own lock when it is a queue of its own, else queue_lock().
+  std::unique_lock<std::mutex> ui_queue_lock() const { return std::unique_lock(ui_queue_ ? ui_queue_mu_ : queue_mu_); }
 
   // The transfers' command pool: only upload/download use it, under their own lock. Recorders own their pools.
   VkCommandPool command_pool() const { return pool_.get(); }
@@ -156,7 +166,7 @@ class Context {
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   DeviceCaps caps_;
   Handle<VkDevice> device_;
-  VkQueue queue_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE, ui_queue_ = VK_NULL_HANDLE;
   uint32_t queue_family_ = 0;
   Handle<VkCommandPool> pool_;
   Handle<VkPipelineCache> pipeline_cache_;
@@ -170,6 +180,7 @@ class Context {
 
   mutable std::mutex mu_;
   mutable std::mutex queue_mu_;  // vkQueueSubmit and present: the queue is externally synchronised
+  mutable std::mutex ui_queue_mu_;
   std::mutex transfer_mu_;       // the staging arena and pool_
   std::atomic<uint64_t> live_bytes_{0};
   std::vector<std::string> messages_;

@@ -36,6 +36,21 @@ static ScalarType from_component_type(VkComponentTypeKHR t) {
   }
 }
 
+std::string queue_family_name(const QueueFamily& f) {
+  std::string s;
+  const auto add = [&](VkQueueFlags bit, const char* name) {
+    if (!(f.flags & bit)) return;
+    if (!s.empty()) s += '+';
+    s += name;
+  };
+  add(VK_QUEUE_COMPUTE_BIT, "compute");
+  add(VK_QUEUE_GRAPHICS_BIT, "graphics");
+  add(VK_QUEUE_TRANSFER_BIT, "transfer");
+  add(VK_QUEUE_SPARSE_BINDING_BIT, "sparse");
+  if (s.empty()) s = "other";
+  return s + " x" + std::to_string(f.count);
+}
+
 const char* device_type_name(VkPhysicalDeviceType t) {
   switch (t) {
     case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete-gpu";
@@ -147,6 +162,7 @@ DeviceCaps query_caps(VkInstance instance, VkPhysicalDevice pd, uint32_t index) 
   vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> qf(nq);
   vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
+  for (const auto& q : qf) c.queue_families.push_back({q.queueFlags, q.queueCount});
   for (const auto& q : qf)
     if (q.queueFlags & VK_QUEUE_COMPUTE_BIT) {
       c.timestamp_valid_bits = q.timestampValidBits;

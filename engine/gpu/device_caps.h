@@ -24,6 +24,12 @@ struct MemoryHeap {
   bool device_local = false;
 };
 
+// One queue family: what its queues do and how many there are.
+struct QueueFamily {
+  VkQueueFlags flags = 0;
+  uint32_t count = 0;
+};
+
 struct DeviceCaps {
   uint32_t index = 0;
   std::string name;
@@ -44,8 +50,11 @@ struct DeviceCaps {
   bool has_coopmat_extension = false;
   std::vector<CoopMatShape> coopmat_shapes;
   uint8_t pipeline_cache_uuid[VK_UUID_SIZE] = {};
-
+  std::vector<QueueFamily> queue_families;
 };
+
+// "compute+graphics+transfer x16"
+std::string queue_family_name(const QueueFamily& f);
 
 // The fragment shape the cooperative-matrix kernels are specialised for on a device: the subgroup-scope
 // fp16×fp16 shape with M, N and K dividing 32 (the kernels' 32-wide subgroup tiles and K chunks), preferring

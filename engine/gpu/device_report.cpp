@@ -39,6 +39,11 @@ nlohmann::json caps_to_json(const DeviceCaps& c) {
   j["max_storage_buffer_range"] = c.max_storage_buffer_range;
   j["timestamp_period_ns"] = c.timestamp_period_ns;
   j["timestamp_valid_bits"] = c.timestamp_valid_bits;
+  nlohmann::json qf = nlohmann::json::array();
+  for (const auto& f : c.queue_families)
+    qf.push_back({{"compute", (f.flags & VK_QUEUE_COMPUTE_BIT) != 0}, {"graphics", (f.flags & VK_QUEUE_GRAPHICS_BIT) != 0},
+                  {"transfer", (f.flags & VK_QUEUE_TRANSFER_BIT) != 0}, {"count", f.count}});
+  j["queue_families"] = qf;
   nlohmann::json cm = nlohmann::json::array();
   for (const auto& s : c.coopmat_shapes)
     cm.push_back({{"m", s.m}, {"n", s.n}, {"k", s.k}, {"a", scalar_type_name(s.a)}, {"b", scalar_type_name(s.b)},
@@ -67,6 +72,9 @@ std::string caps_to_text(const DeviceCaps& c) {
     << " invocations max\n";
   o << "    timestamps        " << (c.timestamp_valid_bits ? std::to_string(c.timestamp_valid_bits) + " bits, " : "none, ")
     << c.timestamp_period_ns << " ns/tick\n";
+  o << "    queue families    ";
+  for (size_t i = 0; i < c.queue_families.size(); ++i) o << (i ? ", " : "") << queue_family_name(c.queue_families[i]);
+  o << "\n";
   o << "    cooperative matrix ";
   if (!c.has_coopmat_extension) {
     o << "not offered (VK_KHR_cooperative_matrix absent)\n";

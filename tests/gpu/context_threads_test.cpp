@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/gpu/context.h"
+#include "engine/gpu/error.h"
 #include "engine/gpu/recorder.h"
 #include "engine/ops/axpb.h"
 #include "engine/util/error.h"
@@ -80,6 +82,82 @@ TEST(ContextThreads, StagedTransfersOnSeveralThreads) {
 TEST(ContextThreads, SplitSubmitsOnSeveralThreads) {
   gpu::Context ctx(validated(false, 1));
   run_threads(ctx, 3, 10);
+  EXPECT_TRUE(ctx.validation_messages().empty()) << ctx.validation_messages().front();
+}
+
+// The viewer's layout: generation's recorders on the engine's queue, a second thread's work (the window's frames) on
+// ui_queue() under ui_queue_lock(). Where the device's family has a second queue it is a queue of its own; where it
+// has one (lavapipe) it is the engine's, and the layer's thread-safety checks fail a submit that skips the lock.
+TEST(ContextThreads, TheWindowsQueueBesideGeneration) {
+  gpu::ContextOptions o = validated(false, 4);
+  o.ui_queue = true;
+  gpu::Context ctx(o);
+  const auto& fam = ctx.caps().queue_families.at(ctx.queue_family());
+  EXPECT_EQ(ctx.separate_ui_queue(), fam.count >= 2) << gpu::queue_family_name(fam);
+  EXPECT_EQ(ctx.ui_queue() != ctx.queue(), ctx.separate_ui_queue());
+  {
+    auto ui = ctx.ui_queue_lock();
+    std::mutex* m = ui.mutex();
+    ui.unlock();
+    EXPECT_EQ(ctx.queue_lock().mutex() == m, !ctx.separate_ui_queue());
+  }
+
+  std::string gen_result;
+  std::thread gen([&] { gen_result = worker(ctx, 7, 10); });
+  // The "frames": fills of a host-visible buffer, each submitted to the window's queue and checked.
+  std::string ui_result;
+  try {
+    VkDevice dev = ctx.device();
+    gpu::Arena arena(ctx, "frames", 4096, gpu::MemoryUse::Upload);
+    const gpu::Slice s = arena.alloc(1000 * 4);
+    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pi.queueFamilyIndex = ctx.queue_family();
+    VkCommandPool pool;
+    vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "the frames");
+    gpu::Handle<VkCommandPool> own_pool(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
+    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ai.commandPool = pool;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cb;
+    vk_check(vkAllocateCommandBuffers(dev, &ai, &cb), "the frames");
+    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence f;
+    vk_check(vkCreateFence(dev, &fi, nullptr, &f), "the frames");
+    gpu::Handle<VkFence> fence(f, [dev](VkFence x) { vkDestroyFence(dev, x, nullptr); });
+    for (uint32_t frame = 1; frame <= 40 && ui_result.empty(); ++frame) {
+      VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+      bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+      vkBeginCommandBuffer(cb, &bi);
+      vkCmdFillBuffer(cb, s.buffer, s.offset, s.size, frame * 2654435761u);
+      VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+      mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+      mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+      vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
+      vkEndCommandBuffer(cb);
+      VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+      si.commandBufferCount = 1;
+      si.pCommandBuffers = &cb;
+      {
+        const auto lock = ctx.ui_queue_lock();
+        vk_check(vkQueueSubmit(ctx.ui_queue(), 1, &si, f), "the frames");
+      }
+      vk_check(vkWaitForFences(dev, 1, &f, VK_TRUE, UINT64_MAX), "the frames");
+      vkResetFences(dev, 1, &f);
+      const auto* v = reinterpret_cast<const uint32_t*>(s.host);
+      for (size_t i = 0; i < 1000; ++i)
+        if (v[i] != frame * 2654435761u) {
+          ui_result = "frame " + std::to_string(frame) + ": word " + std::to_string(i) + " not filled";
+          break;
+        }
+    }
+  } catch (const std::exception& e) {
+    ui_result = e.what();
+  }
+  gen.join();
+  EXPECT_EQ(gen_result, "");
+  EXPECT_EQ(ui_result, "");
   EXPECT_TRUE(ctx.validation_messages().empty()) << ctx.validation_messages().front();
 }
 
