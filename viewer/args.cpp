@@ -46,7 +46,9 @@ const char* kUsage =
     "  --save LIST                when the run finishes, save: image, map, report, rounds-gif, timeline-gif or all\n"
     "                             (comma-separated; the Save buttons do the same at any time)\n"
     "  --save-dir DIR             where saved files go, named ezivk-SEED-<item> (default: the current folder)\n"
-    "  --submit-every N           generation submits in pieces of N commands so frames interleave (default 64)\n"
+    "  --submit-every N           generation submits in pieces of N commands so frames interleave with it (default\n"
+    "                             64 where the window shares the device's one queue, 0 where it has its own)\n"
+    "  --shared-queue             draw on generation's queue even where the device has a second one (to compare)\n"
     "  --idle-fps F               with no input and no new step, redraw F times a second (default 4; 0: draw\n"
     "                             continuously, as fast as presentation allows)\n";
 
@@ -149,6 +151,7 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
     } else if (a == "--idle-fps") {
       v.idle_fps = parse_double(option_value(args, i), "--idle-fps", 0, 1000);
     } else if (a == "--submit-every") v.submit_every = uint32_t(parse_int(option_value(args, i), "--submit-every", 0, 1000000));
+    else if (a == "--shared-queue") v.shared_queue = true;
     else if (!ez.parse(args, i)) throw UsageError("unknown option '" + a + "'");
   }
   if (v.run.model.empty()) throw UsageError("--model DIR is required");

@@ -19,7 +19,10 @@ struct ViewerArgs {
   std::optional<std::pair<float, float>> select;  // a point of the output, 0..1, origin top-left
   std::string screenshot, dump_state;
   int width = 1280, height = 800;
-  uint32_t submit_every = 64;
+  // Pieces of generation's submits (Recorder::set_submit_every). Unset: 64 where the window shares the device's one
+  // queue, 0 (whole steps) where it has a queue of its own.
+  std::optional<uint32_t> submit_every;
+  bool shared_queue = false;  // keep the window on generation's queue even where the device has a second (to compare)
   // Frames are drawn when something happens (input, a change of the run's state) and otherwise this often; 0 draws
   // continuously. On a CPU driver every frame is rasterised on the cores that generate.
   double idle_fps = 4;

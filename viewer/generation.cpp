@@ -26,6 +26,10 @@ const char* status_name(RunState::Status s) {
 
 Generation::Generation(gpu::Context& ctx, RunSettings settings) : ctx_(ctx), settings_(std::move(settings)) {
   state_.device = ctx.caps().name;
+  state_.queues = ctx.separate_ui_queue()
+                      ? "the window on a queue of its own; generation submits whole steps"
+                      : ctx.submit_every() ? "one queue, shared; generation submits in pieces of " + std::to_string(ctx.submit_every()) + " commands"
+                                           : "one queue, shared; generation submits whole steps";
   state_.sketch = settings_.sketch_image;
   capture_head_ = settings_.capture_head;
   thread_ = std::thread([this] { run(); });
@@ -105,6 +109,7 @@ RunState Generation::state() const {
   std::lock_guard lock(mu_);
   RunState s = state_;
   s.capture_head = capture_head_;
+  if (s.x0_device && settings_.preview_taken) settings_.preview_taken(s.x0_device->slice);
   return s;
 }
 

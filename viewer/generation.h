@@ -32,6 +32,9 @@ struct RunSettings {
   std::vector<std::string> subject_prompts;
   pipeline::ImagePtr sketch_image;  // shown as the sketch from the start (a run re-started from a kept sketch)
   pipeline::PreviewSlot preview_slot;  // set: each step's x̂0 also stays on the device (RunState::x0_device)
+  // Called under the state lock when state() returns a device preview, with its slot (the viewer's ring marks the
+  // slot as drawn by the frame being built, before the run can hand that slot out again).
+  std::function<void(const gpu::Slice&)> preview_taken;
   int capture_grid = 16;  // the query grid's points per side (at most the finest attention grid's)
   int capture_head = -1;  // the head the maps show at the start (-1: the mean over heads); set_capture_head changes it
   uint64_t map_budget = 256ull << 20;  // host bytes the timeline may keep in per-step correspondences
@@ -62,6 +65,7 @@ struct RunState {
   enum class Status { Loading, Running, Finished, Failed, Stopped } status = Status::Loading;
   std::string message;  // loading progress, or the error
   std::string device, precision;
+  std::string queues;  // how generation and the window share the device's queues (Status panel, --dump-state)
   pipeline::RunStarted started;
   int steps_done = 0;    // UNet steps over the whole run
   bool paused = false;   // held after a step (Pause), until Resume, Step or Stop

@@ -62,7 +62,7 @@ class ImGuiLayer {
     ii.PhysicalDevice = ctx.physical();
     ii.Device = dev;
     ii.QueueFamily = ctx.queue_family();
-    ii.Queue = ctx.queue();
+    ii.Queue = ctx.ui_queue();
     ii.DescriptorPool = pool;
     ii.MinImageCount = 2;
     ii.ImageCount = std::max(2u, win.image_count());
@@ -103,15 +103,21 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   WindowSystem ws;
   gpu::ContextOptions co;
   co.validation = cli::env_validation();
-  co.submit_every = a.submit_every;
+  co.ui_queue = !a.shared_queue;
   ws.require(co);
   gpu::Context ctx(co);
+  // Pieces let frames through between a step's submits only where they share its queue.
+  ctx.set_submit_every(a.submit_every.value_or(ctx.separate_ui_queue() ? 0 : 64));
   PreviewRing ring(ctx);  // outlives every frame that draws from it: destroyed after the window, which waits for them
   Window win(ctx, a.width, a.height, "ezivk viewer");
+  ring.follow_frames(win.frames_timeline());
+  // Under the run's state lock: the slot the state names may be drawn by the frame about to be built.
+  const auto preview_taken = [&ring, &win](const gpu::Slice& slot) { ring.taken(slot, win.next_frame()); };
   ImGuiLayer gui(ctx, win);
   PictureRenderer pictures(ctx, win.render_pass());
   Panels panels(ctx, pictures, a.select, a.tab, a.zoom);
   a.run.preview_slot = ring.provider();
+  a.run.preview_taken = preview_taken;
   // The run calls this on its own thread on every change of its state (glfwPostEmptyEvent is thread-safe).
   std::atomic<bool> run_woke{false};
   const auto wake = [&run_woke] {
@@ -120,6 +126,12 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   };
   a.run.on_change = wake;
   auto gen = std::make_unique<Generation>(ctx, a.run);
+  // Destroyed before the run is joined (also when the loop throws): a run waiting for a frame to finish with a preview
+  // slot stops waiting, since no more frames come.
+  struct CloseRing {
+    PreviewRing& r;
+    ~CloseRing() { r.close(); }
+  } close_ring{ring};
   Inputs inputs(launch_args);
 
   FrameStats frames;
@@ -158,11 +170,14 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live(), &inputs, win.take_dropped());
     if (act.rerun) {
       // A new run from the Inputs panel: the current one stops (within a piece of a step) and joins first.
+      ring.close();  // the frame being built may hold a slot the run would wait for: the join must not wait on it
       gen.reset();
+      ring.open();
       const int head = a.run.capture_head;  // the head menu's choice outlives the run
       a.run = act.rerun->args.run;
       a.run.capture_head = head;
       a.run.preview_slot = ring.provider();
+      a.run.preview_taken = preview_taken;
       a.run.on_change = wake;
       if (act.rerun->from_sketch) {
         a.run.ezigen->from_sketch = s.kept_sketch;

@@ -143,6 +143,7 @@ PanelActions Panels::draw(const RunState& s, const RunSettings& settings, const 
   ImGui::Separator();
   ImGui::TextWrapped("device: %s", s.device.c_str());
   ImGui::Text("precision: %s", s.precision.c_str());
+  ImGui::TextWrapped("queues: %s", s.queues.c_str());
   ImGui::Text("device memory: %s", gpu::format_bytes(device_bytes).c_str());
   ImGui::Text("frame: %.1f ms mean, %.1f ms max", frames.mean_ms(), frames.max_ms());
   if (s.status == RunState::Status::Running || s.status == RunState::Status::Loading) {

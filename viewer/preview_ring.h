@@ -1,8 +1,15 @@
 #pragma once
 // Where the engine puts each step's x̂0 for the viewer (engine/pipeline/device_preview.h): a ring of slots in one
 // device-local buffer that lives as long as the window, so a frame in flight never draws from freed memory. The
-// generation thread asks for the next slot; the UI draws whichever slot the latest StepDone names. With 8 slots the
-// engine writes a slot again only 8 steps later, and each write is ordered after the frames that drew it.
+// generation thread asks for the next slot; the UI draws whichever slot the latest StepDone names.
+//
+// A slot is written again only after every frame that may have drawn it is done: when the UI takes a state naming a
+// slot (under the run's state lock, so before the run can hand that slot out again) the slot is marked with the
+// number of the frame being built, and next() waits on the window's frame timeline for that number before handing
+// the slot out. On a one-queue device the engine's copy is also ordered after earlier frames by a barrier; with the
+// window on a queue of its own (Context::ui_queue) this wait is the only thing that orders them.
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -15,19 +22,35 @@ namespace ezivk::viewer {
 
 class PreviewRing {
  public:
-  explicit PreviewRing(gpu::Context& ctx, int slots = 8) : ctx_(ctx), slots_(slots) {}
-  // The next slot of `bytes` (thread-safe). A larger preview than the ring was made for makes a new ring; the old
-  // one is kept until the viewer ends (frames may still draw from it).
+  explicit PreviewRing(gpu::Context& ctx, int slots = 8) : ctx_(ctx), slots_(slots), drawn_by_(size_t(slots), 0) {}
+  // The next slot of `bytes` (thread-safe), once the frames that drew it are done (bounded by the context's submit
+  // timeout; an Error names the slot and frame). A larger preview than the ring was made for makes a new ring; the
+  // old one is kept until the viewer ends (frames may still draw from it).
   gpu::Slice next(uint64_t bytes);
   pipeline::PreviewSlot provider() { return [this](uint64_t bytes) { return next(bytes); }; }
 
+  // The timeline semaphore frame n signals with n when its commands are done (Window::frames_timeline).
+  void follow_frames(VkSemaphore timeline) { timeline_ = timeline; }
+  // `slot` may be drawn by frame `frame` (the one being built). Call it where the run's state is copied, under the
+  // run's lock (RunSettings::preview_taken).
+  void taken(const gpu::Slice& slot, uint64_t frame);
+  // No more frames will come: next() stops waiting for frames (the run is being stopped or the window closes).
+  void close() { closed_ = true; }
+  void open() { closed_ = false; }
+
  private:
+  int index_of(const gpu::Slice& s) const;  // -1: not a slot of the ring in use
+
   gpu::Context& ctx_;
   int slots_;
   std::mutex mu_;
   std::vector<gpu::Arena> rings_;  // the last one is in use
+  gpu::Slice all_;                 // its slots
+  std::vector<uint64_t> drawn_by_;  // per slot: the last frame that may draw it (0: none)
   uint64_t slot_bytes_ = 0;
   int next_ = 0;
+  VkSemaphore timeline_ = VK_NULL_HANDLE;
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace ezivk::viewer

@@ -32,6 +32,7 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"message", s.message},
                       {"device", s.device},
                       {"precision", s.precision},
+                      {"queues", s.queues},
                       {"model", a.run.model},
                       {"parameters", settings_json(a.run)},
                       {"steps_done", s.steps_done},

@@ -103,6 +103,12 @@ Window::Window(gpu::Context& ctx, int width, int height, const std::string& titl
     VkSemaphore s;
     vk_check(vkCreateSemaphore(dev, &si, nullptr, &s), "creating a semaphore");
     acquired_ = own(s, [dev](VkSemaphore x) { vkDestroySemaphore(dev, x, nullptr); });
+    VkSemaphoreTypeCreateInfo ti{VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
+    ti.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
+    ti.initialValue = 0;
+    si.pNext = &ti;
+    vk_check(vkCreateSemaphore(dev, &si, nullptr, &s), "creating the frames' timeline semaphore");
+    frames_ = own(s, [dev](VkSemaphore x) { vkDestroySemaphore(dev, x, nullptr); });
     create_swapchain();
   } catch (...) {
     destroy_swapchain();
@@ -211,6 +217,17 @@ void Window::destroy_swapchain() {
   swapchain_ = VK_NULL_HANDLE;
 }
 
+void Window::skip_frame() {
+  // The last submitted frame's fence has signalled, so no device signal of the timeline is pending: a host signal of
+  // the next number is valid.
+  wait_frame();
+  VkSemaphoreSignalInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO};
+  si.semaphore = frames_.get();
+  si.value = next_frame_.load();
+  vk_check(vkSignalSemaphore(ctx_.device(), &si), "signalling a skipped frame");
+  ++next_frame_;
+}
+
 void Window::wait_frame() {
   VkFence f = fence_.get();
   vk_check(vkWaitForFences(ctx_.device(), 1, &f, VK_TRUE, UINT64_MAX), "waiting for the last frame");
@@ -224,10 +241,13 @@ VkCommandBuffer Window::begin_frame() {
     if (resized_ || !swapchain_) {
       resized_ = false;
       // The last frame's fence has signalled and present has consumed its semaphore: nothing uses the chain.
-      { const auto lock = ctx_.queue_lock(); vkQueueWaitIdle(ctx_.queue()); }
+      { const auto lock = ctx_.ui_queue_lock(); vkQueueWaitIdle(ctx_.ui_queue()); }
       destroy_swapchain();
       create_swapchain();
-      if (!swapchain_) return VK_NULL_HANDLE;
+      if (!swapchain_) {
+        skip_frame();
+        return VK_NULL_HANDLE;
+      }
     }
     const VkResult r = vkAcquireNextImageKHR(dev, swapchain_, UINT64_MAX, acquired_.get(), VK_NULL_HANDLE, &image_index_);
     if (r == VK_ERROR_OUT_OF_DATE_KHR) {
@@ -237,7 +257,10 @@ VkCommandBuffer Window::begin_frame() {
     if (r != VK_SUBOPTIMAL_KHR) vk_check(r, "acquiring a swapchain image");
     break;
   }
-  if (!swapchain_ || resized_) return VK_NULL_HANDLE;
+  if (!swapchain_ || resized_) {
+    skip_frame();
+    return VK_NULL_HANDLE;
+  }
   vk_check(vkResetFences(dev, 1, &f), "resetting a fence");
   vk_check(vkResetCommandBuffer(cb_, 0), "resetting the frame's command buffer");
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
@@ -302,26 +325,34 @@ void Window::end_frame(bool capture) {
   }
   vk_check(vkEndCommandBuffer(cb_), "ending a frame");
   const VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
-  VkSemaphore acquired = acquired_.get(), rendered = rendered_[image_index_].get();
+  VkSemaphore acquired = acquired_.get();
+  const VkSemaphore signal[2] = {rendered_[image_index_].get(), frames_.get()};
+  const uint64_t frame = next_frame_.load();
+  const uint64_t signal_values[2] = {0, frame};  // the binary semaphore's value is ignored
+  VkTimelineSemaphoreSubmitInfo tsi{VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO};
+  tsi.signalSemaphoreValueCount = 2;
+  tsi.pSignalSemaphoreValues = signal_values;
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.pNext = &tsi;
   si.waitSemaphoreCount = 1;
   si.pWaitSemaphores = &acquired;
   si.pWaitDstStageMask = &wait_stage;
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb_;
-  si.signalSemaphoreCount = 1;
-  si.pSignalSemaphores = &rendered;
+  si.signalSemaphoreCount = 2;
+  si.pSignalSemaphores = signal;
   VkPresentInfoKHR pi{VK_STRUCTURE_TYPE_PRESENT_INFO_KHR};
   pi.waitSemaphoreCount = 1;
-  pi.pWaitSemaphores = &rendered;
+  pi.pWaitSemaphores = &signal[0];
   pi.swapchainCount = 1;
   pi.pSwapchains = &swapchain_;
   pi.pImageIndices = &image_index_;
   VkResult pr;
   {
-    const auto lock = ctx_.queue_lock();  // the generation thread submits to the same queue
-    vk_check(vkQueueSubmit(ctx_.queue(), 1, &si, fence_.get()), "submitting a frame");
-    pr = vkQueuePresentKHR(ctx_.queue(), &pi);
+    const auto lock = ctx_.ui_queue_lock();  // on a one-queue device the generation thread submits to it too
+    vk_check(vkQueueSubmit(ctx_.ui_queue(), 1, &si, fence_.get()), "submitting a frame");
+    next_frame_ = frame + 1;
+    pr = vkQueuePresentKHR(ctx_.ui_queue(), &pi);
   }
   if (pr == VK_ERROR_OUT_OF_DATE_KHR || pr == VK_SUBOPTIMAL_KHR) resized_ = true;
   else vk_check(pr, "presenting a frame");

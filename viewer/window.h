@@ -1,7 +1,11 @@
 #pragma once
 // The viewer's window on the engine's own Vulkan device: a GLFW window, its surface and swapchain, one render pass
-// that Dear ImGui draws into, and frames submitted to the engine's one queue under Context::queue_lock() (the
-// generation thread submits to the same queue). Optionally captures the frame it presents (--headless-screenshot).
+// that Dear ImGui draws into, and frames submitted to Context::ui_queue() under its lock (a queue of the window's own
+// where the device has a second one, else the engine's queue, which the generation thread submits to as well).
+// Every frame also signals a timeline semaphore with its number, so another thread can wait for a given frame to be
+// done (the preview ring, before it lets the engine rewrite a slot a frame drew). Optionally captures the frame it
+// presents (--headless-screenshot).
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +53,13 @@ class Window {
   // Waits until the last frame's commands finished (begin_frame does too): host-written buffers it read are free.
   void wait_frame();
   void end_frame(bool capture);
+  // Frame numbers: the frame now being built signals next_frame() on frames_timeline() once its commands are done; a
+  // frame that is not submitted (begin_frame returned null, or skip_frame) is signalled from the host, so every number
+  // is reached and nothing waits on a frame that never came.
+  uint64_t next_frame() const { return next_frame_.load(); }
+  VkSemaphore frames_timeline() const { return frames_.get(); }
+  // Gives up the frame now being built: signals its number from the host (after the last frame's commands).
+  void skip_frame();
   const io::Image8& captured() const { return captured_; }
   int width() const { return int(extent_.width); }
   int height() const { return int(extent_.height); }
@@ -74,6 +85,8 @@ class Window {
   VkCommandBuffer cb_ = VK_NULL_HANDLE;
   gpu::Handle<VkFence> fence_;
   gpu::Handle<VkSemaphore> acquired_;
+  gpu::Handle<VkSemaphore> frames_;  // timeline: frame n signals n
+  std::atomic<uint64_t> next_frame_{1};
   std::vector<gpu::Handle<VkSemaphore>> rendered_;  // one per swapchain image: present waits on it
   uint32_t image_index_ = 0;
   bool in_frame_ = false, resized_ = false;
