@@ -49,6 +49,8 @@ const char* kUsage =
     "  --submit-every N           generation submits in pieces of N commands so frames interleave with it (default\n"
     "                             64 where the window shares the device's one queue, 0 where it has its own)\n"
     "  --shared-queue             draw on generation's queue even where the device has a second one (to compare)\n"
+    "  --offscreen                no window or display: draw into an image of the device (GPU servers, reports);\n"
+    "                             needs --headless-screenshot or --dump-state\n"
     "  --idle-fps F               with no input and no new step, redraw F times a second (default 4; 0: draw\n"
     "                             continuously, as fast as presentation allows)\n";
 
@@ -152,9 +154,12 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       v.idle_fps = parse_double(option_value(args, i), "--idle-fps", 0, 1000);
     } else if (a == "--submit-every") v.submit_every = uint32_t(parse_int(option_value(args, i), "--submit-every", 0, 1000000));
     else if (a == "--shared-queue") v.shared_queue = true;
+    else if (a == "--offscreen") v.offscreen = true;
     else if (!ez.parse(args, i)) throw UsageError("unknown option '" + a + "'");
   }
   if (v.run.model.empty()) throw UsageError("--model DIR is required");
+  if (v.offscreen && v.screenshot.empty() && v.dump_state.empty())
+    throw UsageError("--offscreen shows nothing and takes no input: give --headless-screenshot or --dump-state, which end the run");
   if (!prompt_given) throw UsageError("--prompt TEXT is required");
   if (!seed_given) p.seed = std::random_device{}() & 0x7fffffff;
   if (ez.subjects.empty()) {

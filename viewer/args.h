@@ -22,7 +22,10 @@ struct ViewerArgs {
   // Pieces of generation's submits (Recorder::set_submit_every). Unset: 64 where the window shares the device's one
   // queue, 0 (whole steps) where it has a queue of its own.
   std::optional<uint32_t> submit_every;
-  bool shared_queue = false;  // keep the window on generation's queue even where the device has a second (to compare)
+  bool shared_queue = false;
+  // No window and no display: frames are drawn into an image of the device (viewer/window.h); needs
+  // --headless-screenshot or --dump-state, which end the run.
+  bool offscreen = false;  // keep the window on generation's queue even where the device has a second (to compare)
   // Frames are drawn when something happens (input, a change of the run's state) and otherwise this often; 0 draws
   // continuously. On a CPU driver every frame is rasterised on the cores that generate.
   double idle_fps = 4;

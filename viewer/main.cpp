@@ -7,8 +7,11 @@
 #define GLFW_INCLUDE_VULKAN
 #include <GLFW/glfw3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -41,7 +44,7 @@ void check_vk(VkResult r) {
 // Dear ImGui's Vulkan backend on the engine's device; it needs a descriptor pool for its font texture.
 class ImGuiLayer {
  public:
-  ImGuiLayer(gpu::Context& ctx, Window& win) : ctx_(ctx) {
+  ImGuiLayer(gpu::Context& ctx, Window& win) : ctx_(ctx), glfw_(win.handle() != nullptr) {
     VkDevice dev = ctx.device();
     VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16};
     VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
@@ -56,7 +59,7 @@ class ImGuiLayer {
     ImGui::CreateContext();
     ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini next to the user's files
     ImGui::StyleColorsDark();
-    ImGui_ImplGlfw_InitForVulkan(win.handle(), true);
+    if (win.handle()) ImGui_ImplGlfw_InitForVulkan(win.handle(), true);
     ImGui_ImplVulkan_InitInfo ii{};
     ii.Instance = ctx.instance();
     ii.PhysicalDevice = ctx.physical();
@@ -81,12 +84,28 @@ class ImGuiLayer {
   ~ImGuiLayer() {
     vkDeviceWaitIdle(ctx_.device());
     ImGui_ImplVulkan_Shutdown();
-    ImGui_ImplGlfw_Shutdown();
+    if (glfw_) ImGui_ImplGlfw_Shutdown();
     ImGui::DestroyContext();
+  }
+
+  // Offscreen there is no platform backend: the display is the frame's size and time passes as measured.
+  void new_frame(const Window& win) {
+    ImGui_ImplVulkan_NewFrame();
+    if (glfw_) {
+      ImGui_ImplGlfw_NewFrame();
+      return;
+    }
+    ImGuiIO& io = ImGui::GetIO();
+    io.DisplaySize = ImVec2(float(win.width()), float(win.height()));
+    const auto now = std::chrono::steady_clock::now();
+    io.DeltaTime = std::max(1e-4f, std::chrono::duration<float>(now - last_).count());
+    last_ = now;
   }
 
  private:
   gpu::Context& ctx_;
+  bool glfw_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
   gpu::Handle<VkDescriptorPool> pool_;
 };
 
@@ -100,7 +119,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     for (const auto& p : save_paths(a.save, a.save_dir, a.run.ezigen ? a.run.ezigen->seed : a.run.t2i.seed))
       io::check_output_path(p, "--save");
 
-  WindowSystem ws;
+  WindowSystem ws(a.offscreen);
   gpu::ContextOptions co;
   co.validation = cli::env_validation();
   co.ui_queue = !a.shared_queue;
@@ -109,7 +128,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   // Pieces let frames through between a step's submits only where they share its queue.
   ctx.set_submit_every(a.submit_every.value_or(ctx.separate_ui_queue() ? 0 : 64));
   PreviewRing ring(ctx);  // outlives every frame that draws from it: destroyed after the window, which waits for them
-  Window win(ctx, a.width, a.height, "ezivk viewer");
+  Window win(ctx, a.width, a.height, "ezivk viewer", a.offscreen);
   ring.follow_frames(win.frames_timeline());
   // Under the run's state lock: the slot the state names may be drawn by the frame about to be built.
   const auto preview_taken = [&ring, &win](const gpu::Slice& slot) { ring.taken(slot, win.next_frame()); };
@@ -118,11 +137,26 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   Panels panels(ctx, pictures, a.select, a.tab, a.zoom);
   a.run.preview_slot = ring.provider();
   a.run.preview_taken = preview_taken;
-  // The run calls this on its own thread on every change of its state (glfwPostEmptyEvent is thread-safe).
+  // The run calls this on its own thread on every change of its state (glfwPostEmptyEvent is thread-safe). Offscreen
+  // there are no window events: the loop waits on `woke` instead.
   std::atomic<bool> run_woke{false};
-  const auto wake = [&run_woke] {
+  std::mutex wake_mu;
+  std::condition_variable woke;
+  const bool glfw = !a.offscreen;
+  const auto wake = [&] {
     run_woke = true;
-    glfwPostEmptyEvent();
+    if (glfw) {
+      glfwPostEmptyEvent();
+    } else {
+      std::lock_guard lock(wake_mu);
+      woke.notify_all();
+    }
+  };
+  // Waits for input or the run's wake-up, at most `seconds`.
+  const auto wait_events = [&](double seconds) {
+    if (glfw) return glfwWaitEventsTimeout(seconds);
+    std::unique_lock lock(wake_mu);
+    woke.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return run_woke.load(); });
   };
   a.run.on_change = wake;
   auto gen = std::make_unique<Generation>(ctx, a.run);
@@ -149,11 +183,11 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     // rasterised on the cores that generate, so unchanged frames at the display's rate take time from the run.
     if (a.idle_fps > 0 && settle == 0) {
       const auto t0 = std::chrono::steady_clock::now();
-      glfwWaitEventsTimeout(1.0 / a.idle_fps);
+      wait_events(1.0 / a.idle_fps);
       const bool early = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 0.9 / a.idle_fps;
       if (!run_woke.exchange(false) && early) settle = 2;
     } else {
-      glfwPollEvents();
+      if (glfw) glfwPollEvents();
       if (settle > 0) --settle;
     }
     s = gen->state();
@@ -164,8 +198,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     const int steps_before = s.steps_done;
     const bool running = s.status == RunState::Status::Running;
     win.wait_frame();  // the pictures' buffers are rewritten below: the last frame must be done reading them
-    ImGui_ImplVulkan_NewFrame();
-    ImGui_ImplGlfw_NewFrame();
+    gui.new_frame(win);
     ImGui::NewFrame();
     const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live(), &inputs, win.take_dropped());
     if (act.rerun) {
@@ -228,7 +261,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     } else if (win.minimised()) {
       // Nothing to present paces the loop while minimised: sleep until an event (restore) or the next state poll,
       // instead of spinning on a core the run may need (on a CPU driver it computes on the same cores).
-      glfwWaitEventsTimeout(0.05);
+      wait_events(0.05);
     }
     pictures.end_frame();
     const auto now = std::chrono::steady_clock::now();

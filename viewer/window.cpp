@@ -23,7 +23,8 @@ gpu::Handle<T> own(T h, D destroy) {
 
 }  // namespace
 
-WindowSystem::WindowSystem() {
+WindowSystem::WindowSystem(bool offscreen) : offscreen_(offscreen) {
+  if (offscreen) return;
   glfwSetErrorCallback(on_glfw_error);
   if (!glfwInit()) fail("the window system could not start (no display? set DISPLAY, or run under Xvfb)");
   if (!glfwVulkanSupported()) {
@@ -32,9 +33,21 @@ WindowSystem::WindowSystem() {
   }
 }
 
-WindowSystem::~WindowSystem() { glfwTerminate(); }
+WindowSystem::~WindowSystem() {
+  if (!offscreen_) glfwTerminate();
+}
 
 void WindowSystem::require(gpu::ContextOptions& o) const {
+  if (offscreen_) {
+    o.queue_family_ok = [](VkInstance, VkPhysicalDevice pd, uint32_t family) {
+      uint32_t nq = 0;
+      vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
+      std::vector<VkQueueFamilyProperties> qf(nq);
+      vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
+      return (qf[family].queueFlags & VK_QUEUE_GRAPHICS_BIT) != 0;
+    };
+    return;
+  }
   uint32_t n = 0;
   const char** exts = glfwGetRequiredInstanceExtensions(&n);
   if (!exts) fail("the window system offers no Vulkan surface extensions");
@@ -49,7 +62,20 @@ void WindowSystem::require(gpu::ContextOptions& o) const {
   };
 }
 
-Window::Window(gpu::Context& ctx, int width, int height, const std::string& title) : ctx_(ctx) {
+Window::Window(gpu::Context& ctx, int width, int height, const std::string& title, bool offscreen)
+    : ctx_(ctx), offscreen_(offscreen) {
+  if (offscreen) {
+    wanted_ = {uint32_t(width), uint32_t(height)};
+    final_layout_ = VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL;
+    format_ = {VK_FORMAT_R8G8B8A8_UNORM, VK_COLOR_SPACE_SRGB_NONLINEAR_KHR};
+    try {
+      init_device_objects();
+    } catch (...) {
+      destroy_swapchain();
+      throw;
+    }
+    return;
+  }
   glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
   window_ = glfwCreateWindow(width, height, title.c_str(), nullptr, nullptr);
   if (!window_) fail("could not open a " + std::to_string(width) + "x" + std::to_string(height) + " window");
@@ -61,7 +87,6 @@ Window::Window(gpu::Context& ctx, int width, int height, const std::string& titl
   glfwSetFramebufferSizeCallback(window_, [](GLFWwindow* w, int, int) {
     static_cast<Window*>(glfwGetWindowUserPointer(w))->resized_ = true;
   });
-  VkDevice dev = ctx.device();
   try {
     vk_check(glfwCreateWindowSurface(ctx.instance(), window_, nullptr, &surface_), "creating the window surface");
     VkBool32 present = VK_FALSE;
@@ -81,41 +106,46 @@ Window::Window(gpu::Context& ctx, int width, int height, const std::string& titl
         break;
       }
 
-    render_pass_ = make_color_pass(dev, format_.format, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
-
-    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-    pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-    pi.queueFamilyIndex = ctx.queue_family();
-    VkCommandPool pool;
-    vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "creating the window's command pool");
-    pool_ = own(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
-    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    ai.commandPool = pool;
-    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    ai.commandBufferCount = 1;
-    vk_check(vkAllocateCommandBuffers(dev, &ai, &cb_), "allocating the window's command buffer");
-    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    fi.flags = VK_FENCE_CREATE_SIGNALED_BIT;
-    VkFence f;
-    vk_check(vkCreateFence(dev, &fi, nullptr, &f), "creating a fence");
-    fence_ = own(f, [dev](VkFence x) { vkDestroyFence(dev, x, nullptr); });
-    VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-    VkSemaphore s;
-    vk_check(vkCreateSemaphore(dev, &si, nullptr, &s), "creating a semaphore");
-    acquired_ = own(s, [dev](VkSemaphore x) { vkDestroySemaphore(dev, x, nullptr); });
-    VkSemaphoreTypeCreateInfo ti{VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
-    ti.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
-    ti.initialValue = 0;
-    si.pNext = &ti;
-    vk_check(vkCreateSemaphore(dev, &si, nullptr, &s), "creating the frames' timeline semaphore");
-    frames_ = own(s, [dev](VkSemaphore x) { vkDestroySemaphore(dev, x, nullptr); });
-    create_swapchain();
+    init_device_objects();
   } catch (...) {
     destroy_swapchain();
     if (surface_) vkDestroySurfaceKHR(ctx.instance(), surface_, nullptr);
     glfwDestroyWindow(window_);
     throw;
   }
+}
+
+void Window::init_device_objects() {
+  VkDevice dev = ctx_.device();
+  render_pass_ = make_color_pass(dev, format_.format, final_layout_);
+
+  VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  pi.queueFamilyIndex = ctx_.queue_family();
+  VkCommandPool pool;
+  vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "creating the window's command pool");
+  pool_ = own(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = pool;
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  vk_check(vkAllocateCommandBuffers(dev, &ai, &cb_), "allocating the window's command buffer");
+  VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  fi.flags = VK_FENCE_CREATE_SIGNALED_BIT;
+  VkFence f;
+  vk_check(vkCreateFence(dev, &fi, nullptr, &f), "creating a fence");
+  fence_ = own(f, [dev](VkFence x) { vkDestroyFence(dev, x, nullptr); });
+  VkSemaphoreCreateInfo si{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+  VkSemaphore s;
+  vk_check(vkCreateSemaphore(dev, &si, nullptr, &s), "creating a semaphore");
+  acquired_ = own(s, [dev](VkSemaphore x) { vkDestroySemaphore(dev, x, nullptr); });
+  VkSemaphoreTypeCreateInfo ti{VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
+  ti.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
+  ti.initialValue = 0;
+  si.pNext = &ti;
+  vk_check(vkCreateSemaphore(dev, &si, nullptr, &s), "creating the frames' timeline semaphore");
+  frames_ = own(s, [dev](VkSemaphore x) { vkDestroySemaphore(dev, x, nullptr); });
+  create_swapchain();
 }
 
 Window::~Window() {
@@ -128,6 +158,7 @@ Window::~Window() {
   pool_.reset();
   render_pass_.reset();
   readback_ = gpu::Arena();
+  if (offscreen_) return;
   vkDestroySurfaceKHR(ctx_.instance(), surface_, nullptr);
   glfwDestroyWindow(window_);
 }
@@ -138,15 +169,54 @@ std::vector<std::string> Window::take_dropped() {
   return out;
 }
 
-void Window::request_size(int width, int height) { glfwSetWindowSize(window_, width, height); }
+void Window::request_size(int width, int height) {
+  if (offscreen_) {
+    wanted_ = {uint32_t(width), uint32_t(height)};
+    resized_ = true;
+    return;
+  }
+  glfwSetWindowSize(window_, width, height);
+}
 
-bool Window::should_close() const { return glfwWindowShouldClose(window_); }
+bool Window::should_close() const { return !offscreen_ && glfwWindowShouldClose(window_); }
 
 bool Window::minimised() const {
+  if (offscreen_) return false;
   return glfwGetWindowAttrib(window_, GLFW_ICONIFIED) || extent_.width == 0 || extent_.height == 0;
 }
 
-void Window::create_swapchain() {
+void Window::create_offscreen() {
+  VkDevice dev = ctx_.device();
+  extent_ = wanted_;
+  VkImageCreateInfo ii{VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
+  ii.imageType = VK_IMAGE_TYPE_2D;
+  ii.format = format_.format;
+  ii.extent = {extent_.width, extent_.height, 1};
+  ii.mipLevels = ii.arrayLayers = 1;
+  ii.samples = VK_SAMPLE_COUNT_1_BIT;
+  ii.tiling = VK_IMAGE_TILING_OPTIMAL;
+  ii.usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
+  vk_check(vkCreateImage(dev, &ii, nullptr, &off_image_), "creating the offscreen frame");
+  VkMemoryRequirements req;
+  vkGetImageMemoryRequirements(dev, off_image_, &req);
+  VkPhysicalDeviceMemoryProperties mp;
+  vkGetPhysicalDeviceMemoryProperties(ctx_.physical(), &mp);
+  uint32_t type = UINT32_MAX;
+  for (uint32_t i = 0; i < mp.memoryTypeCount && type == UINT32_MAX; ++i)
+    if ((req.memoryTypeBits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) type = i;
+  for (uint32_t i = 0; i < mp.memoryTypeCount && type == UINT32_MAX; ++i)
+    if (req.memoryTypeBits & (1u << i)) type = i;
+  if (type == UINT32_MAX) fail("no memory type holds the offscreen frame");
+  VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  ai.allocationSize = req.size;
+  ai.memoryTypeIndex = type;
+  vk_check(vkAllocateMemory(dev, &ai, nullptr, &off_memory_), "allocating the offscreen frame");
+  vk_check(vkBindImageMemory(dev, off_image_, off_memory_, 0), "binding the offscreen frame");
+  can_capture_ = true;
+  images_ = {off_image_};
+}
+
+bool Window::create_chain() {
   VkDevice dev = ctx_.device();
   VkSurfaceCapabilitiesKHR caps;
   vk_check(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(ctx_.physical(), surface_, &caps), "reading the surface");
@@ -156,7 +226,7 @@ void Window::create_swapchain() {
   if (extent_.width == UINT32_MAX)
     extent_ = {std::clamp(uint32_t(fw), caps.minImageExtent.width, caps.maxImageExtent.width),
                std::clamp(uint32_t(fh), caps.minImageExtent.height, caps.maxImageExtent.height)};
-  if (extent_.width == 0 || extent_.height == 0) return;  // minimised: no swapchain until it is shown again
+  if (extent_.width == 0 || extent_.height == 0) return false;
   can_capture_ = caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
   VkSwapchainCreateInfoKHR sc{VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR};
   sc.surface = surface_;
@@ -173,11 +243,18 @@ void Window::create_swapchain() {
   sc.presentMode = VK_PRESENT_MODE_FIFO_KHR;  // always supported
   sc.clipped = VK_TRUE;
   vk_check(vkCreateSwapchainKHR(dev, &sc, nullptr, &swapchain_), "creating the swapchain");
-  ++swapchains_created_;
   uint32_t n = 0;
   vkGetSwapchainImagesKHR(dev, swapchain_, &n, nullptr);
   images_.resize(n);
   vkGetSwapchainImagesKHR(dev, swapchain_, &n, images_.data());
+  return true;
+}
+
+void Window::create_swapchain() {
+  VkDevice dev = ctx_.device();
+  if (offscreen_) create_offscreen();
+  else if (!create_chain()) return;  // minimised: no swapchain until it is shown again
+  ++swapchains_created_;
   for (VkImage img : images_) {
     VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
     vi.image = img;
@@ -215,6 +292,10 @@ void Window::destroy_swapchain() {
   images_.clear();
   if (swapchain_) vkDestroySwapchainKHR(dev, swapchain_, nullptr);
   swapchain_ = VK_NULL_HANDLE;
+  if (off_image_) vkDestroyImage(dev, off_image_, nullptr);
+  if (off_memory_) vkFreeMemory(dev, off_memory_, nullptr);
+  off_image_ = VK_NULL_HANDLE;
+  off_memory_ = VK_NULL_HANDLE;
 }
 
 void Window::skip_frame() {
@@ -238,16 +319,20 @@ VkCommandBuffer Window::begin_frame() {
   VkFence f = fence_.get();
   wait_frame();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (resized_ || !swapchain_) {
+    if (resized_ || !has_target()) {
       resized_ = false;
       // The last frame's fence has signalled and present has consumed its semaphore: nothing uses the chain.
       { const auto lock = ctx_.ui_queue_lock(); vkQueueWaitIdle(ctx_.ui_queue()); }
       destroy_swapchain();
       create_swapchain();
-      if (!swapchain_) {
+      if (!has_target()) {
         skip_frame();
         return VK_NULL_HANDLE;
       }
+    }
+    if (offscreen_) {
+      image_index_ = 0;
+      break;
     }
     const VkResult r = vkAcquireNextImageKHR(dev, swapchain_, UINT64_MAX, acquired_.get(), VK_NULL_HANDLE, &image_index_);
     if (r == VK_ERROR_OUT_OF_DATE_KHR) {
@@ -257,7 +342,7 @@ VkCommandBuffer Window::begin_frame() {
     if (r != VK_SUBOPTIMAL_KHR) vk_check(r, "acquiring a swapchain image");
     break;
   }
-  if (!swapchain_ || resized_) {
+  if (!has_target() || resized_) {
     skip_frame();
     return VK_NULL_HANDLE;
   }
@@ -300,7 +385,7 @@ void Window::end_frame(bool capture) {
     VkImageMemoryBarrier b{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
     b.srcAccessMask = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT;
     b.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
-    b.oldLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
+    b.oldLayout = final_layout_;
     b.newLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
     b.srcQueueFamilyIndex = b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
     b.image = images_[image_index_];
@@ -315,7 +400,7 @@ void Window::end_frame(bool capture) {
     b.srcAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
     b.dstAccessMask = 0;
     b.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
-    b.newLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
+    b.newLayout = final_layout_;
     vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0, 0, nullptr, 0,
                          nullptr, 1, &b);
     VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
@@ -326,20 +411,22 @@ void Window::end_frame(bool capture) {
   vk_check(vkEndCommandBuffer(cb_), "ending a frame");
   const VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
   VkSemaphore acquired = acquired_.get();
-  const VkSemaphore signal[2] = {rendered_[image_index_].get(), frames_.get()};
+  // Offscreen: no image to acquire or present, only the frame's number to signal.
+  const VkSemaphore signal[2] = {offscreen_ ? frames_.get() : rendered_[image_index_].get(), frames_.get()};
   const uint64_t frame = next_frame_.load();
-  const uint64_t signal_values[2] = {0, frame};  // the binary semaphore's value is ignored
+  const uint64_t signal_values[2] = {offscreen_ ? frame : 0, frame};  // a binary semaphore's value is ignored
+  const uint32_t nsignal = offscreen_ ? 1 : 2;
   VkTimelineSemaphoreSubmitInfo tsi{VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO};
-  tsi.signalSemaphoreValueCount = 2;
+  tsi.signalSemaphoreValueCount = nsignal;
   tsi.pSignalSemaphoreValues = signal_values;
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.pNext = &tsi;
-  si.waitSemaphoreCount = 1;
+  si.waitSemaphoreCount = offscreen_ ? 0 : 1;
   si.pWaitSemaphores = &acquired;
   si.pWaitDstStageMask = &wait_stage;
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb_;
-  si.signalSemaphoreCount = 2;
+  si.signalSemaphoreCount = nsignal;
   si.pSignalSemaphores = signal;
   VkPresentInfoKHR pi{VK_STRUCTURE_TYPE_PRESENT_INFO_KHR};
   pi.waitSemaphoreCount = 1;
@@ -347,12 +434,12 @@ void Window::end_frame(bool capture) {
   pi.swapchainCount = 1;
   pi.pSwapchains = &swapchain_;
   pi.pImageIndices = &image_index_;
-  VkResult pr;
+  VkResult pr = VK_SUCCESS;
   {
     const auto lock = ctx_.ui_queue_lock();  // on a one-queue device the generation thread submits to it too
     vk_check(vkQueueSubmit(ctx_.ui_queue(), 1, &si, fence_.get()), "submitting a frame");
     next_frame_ = frame + 1;
-    pr = vkQueuePresentKHR(ctx_.ui_queue(), &pi);
+    if (!offscreen_) pr = vkQueuePresentKHR(ctx_.ui_queue(), &pi);
   }
   if (pr == VK_ERROR_OUT_OF_DATE_KHR || pr == VK_SUBOPTIMAL_KHR) resized_ = true;
   else vk_check(pr, "presenting a frame");

@@ -19,24 +19,32 @@ struct GLFWwindow;
 
 namespace ezivk::viewer {
 
-// GLFW is initialised once per process; this is what the engine's context must be created with.
+// GLFW is initialised once per process; this is what the engine's context must be created with. Offscreen (no
+// display at all) it starts nothing and asks only for a queue that draws.
 struct WindowSystem {
-  WindowSystem();
+  explicit WindowSystem(bool offscreen = false);
   ~WindowSystem();
   WindowSystem(const WindowSystem&) = delete;
   WindowSystem& operator=(const WindowSystem&) = delete;
   // The instance extensions, device extension and queue condition a context needs to present to a window.
   void require(gpu::ContextOptions& o) const;
+
+ private:
+  bool offscreen_ = false;
 };
 
 class Window {
  public:
-  Window(gpu::Context& ctx, int width, int height, const std::string& title);
+  // `offscreen`: no window and no display; frames are drawn into an image of the device (the same render pass, read
+  // back the same way for --headless-screenshot) and never presented. For machines whose driver cannot present to
+  // the display there is (a GPU server under Xvfb) and for reports; input then comes from the flags alone.
+  Window(gpu::Context& ctx, int width, int height, const std::string& title, bool offscreen = false);
   ~Window();
   Window(const Window&) = delete;
   Window& operator=(const Window&) = delete;
 
-  GLFWwindow* handle() const { return window_; }
+  GLFWwindow* handle() const { return window_; }  // null offscreen
+  bool offscreen() const { return offscreen_; }
   bool should_close() const;
   // Iconified, or a framebuffer of no pixels: begin_frame has no swapchain to draw into.
   bool minimised() const;
@@ -68,6 +76,10 @@ class Window {
   std::vector<std::string> dropped_;
   int swapchains_created_ = 0;
   void create_swapchain();
+  void create_offscreen();  // the swapchain's stand-in: one image of extent_
+  bool create_chain();      // the swapchain and its images; false while minimised (no pixels)
+  void init_device_objects();
+  bool has_target() const { return offscreen_ ? off_image_ != VK_NULL_HANDLE : swapchain_ != VK_NULL_HANDLE; }
   void destroy_swapchain();
 
   gpu::Context& ctx_;
@@ -77,6 +89,11 @@ class Window {
   VkSurfaceFormatKHR format_{};
   VkExtent2D extent_{};
   bool can_capture_ = false;
+  bool offscreen_ = false;
+  VkImageLayout final_layout_ = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;  // where the render pass leaves the image
+  VkExtent2D wanted_{};                                           // offscreen: the size asked for
+  VkImage off_image_ = VK_NULL_HANDLE;
+  VkDeviceMemory off_memory_ = VK_NULL_HANDLE;
   std::vector<VkImage> images_;
   std::vector<VkImageView> views_;
   std::vector<VkFramebuffer> framebuffers_;

@@ -142,18 +142,23 @@ double drawn_share(const io::Image8& shot, const nlohmann::json& rect) {
   return total ? double(total - top) / double(total) : 0.0;
 }
 
-using ViewerHeadless = GpuTest;  // the in-process half runs under the validation layer too
+class ViewerHeadless : public GpuTest {  // the in-process half runs under the validation layer too
+ protected:
+  // An EZIGen run with two rounds, in a window on the private display or offscreen with no display at all.
+  void shows_an_ezigen_run(bool offscreen);
+};
 
-TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
-  if (std::system("command -v Xvfb > /dev/null") != 0) GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
+void ViewerHeadless::shows_an_ezigen_run(bool offscreen) {
+  if (!offscreen && std::system("command -v Xvfb > /dev/null") != 0)
+    GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
   const fs::path png = scratch("ezigen.png"), json = scratch("ezigen.json");
   const std::string args = "--model " + model_dir("sd2-tiny").string() + " --adapter " +
                            (fixtures_dir() / "adapters" / "sd2-tiny-ezigen").string() + " --subject " +
                            (fixtures_dir() / "ezigen" / "subject_dog.png").string() +
                            " --subject-prompt 'a dog' --prompt 'a photo of a dog on the beach' --seed 42 --steps 6"
                            " --rounds 2 --select 0.25,0.75 --window 800x520 --headless-screenshot " + png.string() +
-                           " --dump-state " + json.string();
-  const Result r = run_viewer(args);
+                           " --dump-state " + json.string() + (offscreen ? " --offscreen" : "");
+  const Result r = run_viewer(args, !offscreen);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output.find("validation"), std::string::npos) << r.output;
 
@@ -177,7 +182,9 @@ TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
     if ((fam.flags & VK_QUEUE_GRAPHICS_BIT) && (fam.flags & VK_QUEUE_COMPUTE_BIT) && fam.count >= 2) second_queue = true;
   const std::string queues = j["queues"];
   EXPECT_EQ(queues.rfind("the window on a queue of its own", 0) == 0, second_queue) << queues;
-  if (!second_queue) EXPECT_NE(queues.find("in pieces of 64 commands"), std::string::npos) << queues;
+  if (!second_queue) {
+    EXPECT_NE(queues.find("in pieces of 64 commands"), std::string::npos) << queues;
+  }
   // The first pass and two rounds, the last one the stop; every round measured against the one before.
   ASSERT_EQ(j["rounds"].size(), 3u);
   EXPECT_TRUE(j["rounds"][0]["similarity"].is_null());
@@ -265,6 +272,11 @@ TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) {
   EXPECT_GT(picture_difference(shot, pics["round0"], result.image), 0);
   fs::remove_all(png.parent_path());
 }
+
+TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) { shows_an_ezigen_run(false); }
+
+// The same run and the same checks with no display (DISPLAY unset): frames drawn into an image of the device.
+TEST_F(ViewerHeadless, OffscreenWithoutADisplayShowsTheSameRun) { shows_an_ezigen_run(true); }
 
 // The Compare tab shows two of the run's pictures and their difference (|A - B| x 4), and the timeline kept every step
 // with a map for each step the subject was on.
@@ -456,6 +468,10 @@ TEST_F(ViewerHeadless, BadInputFailsBeforeTheWindowOpens) {
   r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x", false);
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("display"), std::string::npos) << r.output;
+  // Offscreen with nothing to end the run: a usage error naming what is missing.
+  r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x --offscreen", false);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--headless-screenshot or --dump-state"), std::string::npos) << r.output;
 }
 
 }  // namespace
