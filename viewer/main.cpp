@@ -160,12 +160,21 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   };
   a.run.on_change = wake;
   auto gen = std::make_unique<Generation>(ctx, a.run);
-  // Destroyed before the run is joined (also when the loop throws): a run waiting for a frame to finish with a preview
-  // slot stops waiting, since no more frames come.
-  struct CloseRing {
-    PreviewRing& r;
-    ~CloseRing() { r.close(); }
-  } close_ring{ring};
+  // Destroyed first (also when the loop throws): a run waiting for a frame to finish with a preview slot stops waiting,
+  // since no more frames come, and the last frame is waited for before the pictures, panels and run it draws from
+  // are freed (offscreen, the loop ends right after submitting it).
+  struct Teardown {
+    PreviewRing& ring;
+    Window& win;
+    ~Teardown() {
+      ring.close();
+      try {
+        win.wait_frame();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "ezivk-viewer: %s\n", e.what());
+      }
+    }
+  } teardown{ring, win};
   Inputs inputs(launch_args);
 
   FrameStats frames;

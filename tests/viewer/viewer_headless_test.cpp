@@ -278,6 +278,21 @@ TEST_F(ViewerHeadless, ShowsAnEzigenRunAndWritesItsWindowAndState) { shows_an_ez
 // The same run and the same checks with no display (DISPLAY unset): frames drawn into an image of the device.
 TEST_F(ViewerHeadless, OffscreenWithoutADisplayShowsTheSameRun) { shows_an_ezigen_run(true); }
 
+// With --dump-state alone the loop ends right after submitting a frame (no screenshot waits for it): the viewer must
+// wait for that frame before it frees what the frame draws from. Freeing first crashed in the driver's threads or
+// failed validation (a buffer destroyed while in use) in some runs, so five runs of drawing continuously catch it.
+TEST_F(ViewerHeadless, EndsCleanlyRightAfterSubmittingAFrame) {
+  const fs::path json = scratch("end.json");
+  for (int i = 0; i < 5; ++i) {
+    const Result r = run_viewer("--model " + model_dir("sd2-tiny").string() +
+                                    " --prompt 'a photo of a cat' --seed 7 --steps 3 --size 64x64 --offscreen --idle-fps 0"
+                                    " --idle-frames 5 --window 640x400 --dump-state " + json.string(),
+                                false);
+    ASSERT_EQ(r.code, 0) << "run " << i << ": " << r.output;
+  }
+  fs::remove_all(json.parent_path());
+}
+
 // The Compare tab shows two of the run's pictures and their difference (|A - B| x 4), and the timeline kept every step
 // with a map for each step the subject was on.
 TEST_F(ViewerHeadless, CompareTabShowsTheDifferenceAndTheTimelineKeepsEveryStep) {

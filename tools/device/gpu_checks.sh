@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The checks to run on a lent GPU machine, in one call of the device tool, from the repository root with
+# .gpu/bundle.tar.xz (tools/device/pack.sh) carried along:
+#
+#   run(command="bash tools/device/gpu_checks.sh", carry=[".gpu"], timeout_s=600)
+#
+# Each step is bounded so the whole stays inside one call, and what it prints is also written under $OUT (what comes
+# back): summary.txt (the figures an issue note quotes), devices.txt, viewer-own.json and viewer-shared.json (the
+# viewer's --dump-state on the demo run, with its window on a queue of its own and on generation's queue),
+# generate.json (the same run without the viewer), tests.log, bench-ops.txt. The viewer runs --offscreen: NVIDIA's
+# driver presents to no virtual display, and no window is needed to measure the frames.
+#
+#   bash tools/device/gpu_checks.sh --here   # a dry run on this machine: its own libraries and driver, a few tests
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+here=0
+[ "${1:-}" = "--here" ] && here=1
+out=${OUT:-$PWD/out/gpu}
+mkdir -p "$out"
+summary=$out/summary.txt
+: > "$summary"
+say() { echo "$*" | tee -a "$summary"; }
+py=$(command -v python3 || true)
+
+if [ $here = 0 ]; then
+  [ -f .gpu/bundle.tar.xz ] || { say "no .gpu/bundle.tar.xz: run tools/device/pack.sh here and carry .gpu"; exit 1; }
+  tar -xJf .gpu/bundle.tar.xz
+  say "bundle built from $(cat rt/commit)"
+  # The tests find their fixtures and the viewer's binary by the absolute path of the checkout they were built in.
+  src=$(cat rt/source_dir)
+  if [ "$PWD" != "$src" ] && [ ! -e "$src" ]; then mkdir -p "$(dirname "$src")" && ln -s "$PWD" "$src"; fi
+  export LD_LIBRARY_PATH=$PWD/rt/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export VK_LAYER_PATH=$PWD/rt/layers
+  export EZIVK_SYSTEM_VULKAN=1
+  nv=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if ! ./build/ezivk devices > /dev/null 2>&1 && [ -f "$nv" ]; then export VK_DRIVER_FILES=$nv; fi
+fi
+export EZIVK_CACHE_DIR=${EZIVK_CACHE_DIR:-/tmp/ezivk-gpu-cache}
+export EZIVK_DEMO_DIR=$PWD/models/demo
+
+say "== devices"
+timeout 60 ./build/ezivk devices > "$out/devices.txt" 2>&1
+say "$(grep -E '^\[|type|queue families|coopmat kernels|cooperative matrix' "$out/devices.txt")"
+
+# The demo run (the README's), drawn continuously so the frame times are the device's, not the idle rate's; the
+# frames after the run are the idle ones.
+say "== viewer on the demo run (--offscreen, --idle-fps 0), then the same run without it"
+for q in own shared; do
+  extra=""
+  [ $q = shared ] && extra="--shared-queue"
+  timeout 150 ./build/ezivk-viewer --offscreen --window 1100x720 --select 0.5,0.55 --idle-fps 0 --idle-frames 60 \
+    --dump-state "$out/viewer-$q.json" $extra > "$out/viewer-$q.log" 2>&1
+  say "viewer ($q queue): exit $?"
+done
+timeout 120 ./build/ezivk generate --model models/demo --adapter models/demo/adapters.safetensors \
+  --subject models/demo/subjects/blue_house.png --subject-prompt "a photo of a house." \
+  --prompt "a photo of a house on the grass" --seed 2103 --steps 25 --guidance 5 --scheduler ddpm --negative "" \
+  --split 0.7 --rounds 3 --out "$out/generate.png" --json "$out/generate.json" > "$out/generate.log" 2>&1
+say "generate: exit $?"
+if [ -n "$py" ]; then
+  "$py" - "$out" <<'PY' | tee -a "$summary"
+import json, sys, os
+out = sys.argv[1]
+def load(name):
+    try:
+        return json.load(open(os.path.join(out, name)))
+    except Exception as e:
+        print(f"{name}: unreadable ({e})")
+        return None
+for q in ("own", "shared"):
+    j = load(f"viewer-{q}.json")
+    if not j:
+        continue
+    f = j["frame_ms"]
+    steps = j.get("step_seconds") or [0]
+    per_step = 1000 * sum(steps) / max(1, len(steps))
+    print(f"viewer {q}: queues '{j['queues']}'; {j['steps_done']} steps, {per_step:.1f} ms per step; frames while running "
+          f"{f['while_running']['mean']:.2f} ms mean / {f['while_running']['max']:.2f} max ({f['while_running']['count']}), "
+          f"idle {f['while_idle']['mean']:.2f} / {f['while_idle']['max']:.2f} ({f['while_idle']['count']})")
+g = load("generate.json")
+if g:
+    print("generate: " + json.dumps({k: g[k] for k in g if k in ("seconds", "timings", "stages", "it_per_s")})[:600])
+PY
+fi
+
+say "== tests (validation layer on; the windowed viewer tests skip without Xvfb)"
+filter='*'
+[ $here = 1 ] && filter='QueuePlan.*:ContextThreads.TheWindows*:PreviewRingTest.*:ViewerHeadless.Offscreen*'
+timeout 300 ./build/tests/ezivk_tests --gtest_filter="$filter" --gtest_brief=1 > "$out/tests.log" 2>&1
+say "tests: exit $? ($(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$out/tests.log" | tr '\n' ' '))"
+grep -E '^\[  FAILED  \]' "$out/tests.log" | head -20 | tee -a "$summary"
+
+if [ $here = 0 ]; then
+  say "== kernels (bench ops --quick)"
+  timeout 120 ./build/ezivk bench ops --quick --out "$out/bench-ops.txt" > "$out/bench-ops.log" 2>&1
+  say "bench ops: exit $?"
+  tail -n 40 "$out/bench-ops.txt" 2>/dev/null >> "$summary"
+fi
+say "== done"
