@@ -31,6 +31,12 @@ for f in "$loader" "$layer" "$manifest"; do
 done
 cp -L "$loader" "$stage/rt/lib/libvulkan.so.1"
 cp -L "$layer" "$manifest" "$stage/rt/layers/"
+# The prefix's loader and layer need glibc 2.38; for a machine with an older C library, Debian 12's own (1.3.239,
+# which predates VK_KHR_cooperative_matrix's validation) as a fallback the checks report when they take it.
+mkdir -p "$stage/rt/old/lib" "$stage/rt/old/layers"
+cp -L /usr/lib/x86_64-linux-gnu/libvulkan.so.1 "$stage/rt/old/lib/"
+cp -L /usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json \
+  "$stage/rt/old/layers/"
 git rev-parse HEAD > "$stage/rt/commit"
 echo "$root" > "$stage/rt/source_dir"  # the tests name their fixtures by this checkout's absolute path
 mkdir -p .gpu
