@@ -277,7 +277,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     const double ms = std::chrono::duration<double, std::milli>(now - last).count();
     frames.ms.push_back(ms);
     if (frames.ms.size() > 240) frames.ms.pop_front();
-    (running ? frames.while_running : frames.while_idle).add(ms);
+    (running ? frames.while_running : s.status == RunState::Status::Loading ? frames.while_loading : frames.while_idle).add(ms);
     last = now;
     if (running && steps_before >= 1 && gen->steps_done() == steps_before) {
       if (frames.in_step.size() <= size_t(steps_before)) frames.in_step.resize(size_t(steps_before) + 1, 0);

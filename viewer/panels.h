@@ -26,7 +26,7 @@ struct FrameStats {
     int count = 0;
     void add(double v) { sum += v, max = std::max(max, v), ++count; }
     double mean() const { return count ? sum / count : 0.0; }
-  } while_running, while_idle;  // frames begun while a run was computing, and the others
+  } while_running, while_loading, while_idle;  // frames begun while a run computed, loaded (model, pipelines), or neither
   // in_step[k]: frames drawn from start to end while UNet step k + 1 (or the work after step k) was in flight, so
   // no step finished during them; k >= 1. The count that shows the UI never waits for a whole step.
   std::vector<int> in_step;

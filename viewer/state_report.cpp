@@ -44,6 +44,7 @@ nlohmann::json state_json(const RunState& s, const ViewerArgs& a, const FrameSta
                       {"window", {{"width", window_w}, {"height", window_h}, {"swapchains", swapchains}}},
                       {"frame_ms", {{"mean", frames.mean_ms()}, {"max", frames.max_ms()}, {"count", frames.ms.size()},
                                     {"while_running", {{"mean", frames.while_running.mean()}, {"max", frames.while_running.max}, {"count", frames.while_running.count}}},
+                                    {"while_loading", {{"mean", frames.while_loading.mean()}, {"max", frames.while_loading.max}, {"count", frames.while_loading.count}}},
                                     {"while_idle", {{"mean", frames.while_idle.mean()}, {"max", frames.while_idle.max}, {"count", frames.while_idle.count}}},
                                     // The last few frame times, oldest first (the idle frames after a run, headless).
                                     {"recent", std::vector<double>(frames.ms.end() - std::min<ptrdiff_t>(8, ptrdiff_t(frames.ms.size())),

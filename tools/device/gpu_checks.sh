@@ -83,10 +83,15 @@ for q in ("own", "shared"):
     per_step = 1000 * sum(steps) / max(1, len(steps))
     print(f"viewer {q}: queues '{j['queues']}'; {j['steps_done']} steps, {per_step:.1f} ms per step; frames while running "
           f"{f['while_running']['mean']:.2f} ms mean / {f['while_running']['max']:.2f} max ({f['while_running']['count']}), "
-          f"idle {f['while_idle']['mean']:.2f} / {f['while_idle']['max']:.2f} ({f['while_idle']['count']})")
+          f"after the run {f['while_idle']['mean']:.2f} / {f['while_idle']['max']:.2f} ({f['while_idle']['count']}), "
+          f"loading {f['while_loading']['mean']:.2f} / {f['while_loading']['max']:.2f} ({f['while_loading']['count']})")
 g = load("generate.json")
-if g:
-    print("generate: " + json.dumps({k: g[k] for k in g if k in ("seconds", "timings", "stages", "it_per_s")})[:600])
+v = load("viewer-own.json")
+if g and v:
+    t = g["timings"]
+    n = max(1, v["steps_done"])
+    print(f"generate (no viewer): first pass {t['first_pass_s']:.3f} s, rounds {t['rounds_s']:.3f} s: "
+          f"{1000 * (t['first_pass_s'] + t['rounds_s']) / n:.1f} ms per step over the viewer's {n} steps")
 PY
 fi
 
