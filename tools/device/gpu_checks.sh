@@ -7,7 +7,7 @@
 # Each step is bounded so the whole stays inside one call, and what it prints is also written under $OUT (what comes
 # back): summary.txt (the figures an issue note quotes), devices.txt, viewer-own.json and viewer-shared.json (the
 # viewer's --dump-state on the demo run, with its window on a queue of its own and on generation's queue),
-# generate.json (the same run without the viewer), tests.log, bench-ops.txt. The viewer runs --offscreen: NVIDIA's
+# viewer-t2i.json and generate-t2i.json (a text-to-image run with and without the viewer), tests.log, bench-ops.txt. The viewer runs --offscreen: NVIDIA's
 # driver presents to no virtual display, and no window is needed to measure the frames.
 #
 #   bash tools/device/gpu_checks.sh --here   # a dry run on this machine: its own libraries and driver, a few tests
@@ -49,9 +49,10 @@ say "== devices"
 timeout 60 ./build/ezivk devices > "$out/devices.txt" 2>&1
 say "$(grep -E '^\[|type|queue families|coopmat kernels|cooperative matrix' "$out/devices.txt")"
 
-# The demo run (the README's), drawn continuously so the frame times are the device's, not the idle rate's; the
-# frames after the run are the idle ones.
-say "== viewer on the demo run (--offscreen, --idle-fps 0), then the same run without it"
+# The demo run (the README's) in the viewer, drawn continuously so the frame times are the device's, not the idle
+# rate's: with the window on a queue of its own (where the device has a second) and on generation's. Then what the
+# viewer costs generation: a text-to-image run of the demo model in the viewer and in `ezivk generate`, per step.
+say "== viewer on the demo run (--offscreen, --idle-fps 0); text-to-image with and without the viewer"
 for q in own shared; do
   extra=""
   [ $q = shared ] && extra="--shared-queue"
@@ -59,11 +60,13 @@ for q in own shared; do
     --dump-state "$out/viewer-$q.json" $extra > "$out/viewer-$q.log" 2>&1
   say "viewer ($q queue): exit $?"
 done
-timeout 120 ./build/ezivk generate --model models/demo --adapter models/demo/adapters.safetensors \
-  --subject models/demo/subjects/blue_house.png --subject-prompt "a photo of a house." \
-  --prompt "a photo of a house on the grass" --seed 2103 --steps 25 --guidance 5 --scheduler ddpm --negative "" \
-  --split 0.7 --rounds 3 --out "$out/generate.png" --json "$out/generate.json" > "$out/generate.log" 2>&1
-say "generate: exit $?"
+t2i=(--model models/demo --prompt "a photo of a house on the grass" --seed 2103 --steps 25 --size 256x256)
+timeout 120 ./build/ezivk-viewer --offscreen --window 1100x720 --idle-fps 0 "${t2i[@]}" \
+  --dump-state "$out/viewer-t2i.json" > "$out/viewer-t2i.log" 2>&1
+say "viewer (text-to-image): exit $?"
+timeout 120 ./build/ezivk generate "${t2i[@]}" --out "$out/generate-t2i.png" --json "$out/generate-t2i.json" \
+  > "$out/generate-t2i.log" 2>&1
+say "generate (text-to-image): exit $?"
 if [ -n "$py" ]; then
   "$py" - "$out" <<'PY' | tee -a "$summary"
 import json, sys, os
@@ -74,24 +77,25 @@ def load(name):
     except Exception as e:
         print(f"{name}: unreadable ({e})")
         return None
-for q in ("own", "shared"):
+def frames(f, kind):
+    return f"{f[kind]['mean']:.2f} ms mean / {f[kind]['max']:.2f} max ({f[kind]['count']})"
+for q in ("own", "shared", "t2i"):
     j = load(f"viewer-{q}.json")
     if not j:
         continue
     f = j["frame_ms"]
     steps = j.get("step_seconds") or [0]
-    per_step = 1000 * sum(steps) / max(1, len(steps))
-    print(f"viewer {q}: queues '{j['queues']}'; {j['steps_done']} steps, {per_step:.1f} ms per step; frames while running "
-          f"{f['while_running']['mean']:.2f} ms mean / {f['while_running']['max']:.2f} max ({f['while_running']['count']}), "
-          f"after the run {f['while_idle']['mean']:.2f} / {f['while_idle']['max']:.2f} ({f['while_idle']['count']}), "
-          f"loading {f['while_loading']['mean']:.2f} / {f['while_loading']['max']:.2f} ({f['while_loading']['count']})")
-g = load("generate.json")
-v = load("viewer-own.json")
+    later = steps[1:] or steps
+    print(f"viewer {q}: queues '{j['queues']}'; {j['steps_done']} steps, {1000 * sum(later) / len(later):.2f} ms per "
+          f"step after the first; frames while running {frames(f, 'while_running')}, after the run "
+          f"{frames(f, 'while_idle')}, while loading {frames(f, 'while_loading')}")
+g, v = load("generate-t2i.json"), load("viewer-t2i.json")
 if g and v:
-    t = g["timings"]
-    n = max(1, v["steps_done"])
-    print(f"generate (no viewer): first pass {t['first_pass_s']:.3f} s, rounds {t['rounds_s']:.3f} s: "
-          f"{1000 * (t['first_pass_s'] + t['rounds_s']) / n:.1f} ms per step over the viewer's {n} steps")
+    alone = g["timings"]["seconds_per_step_after_first"]
+    steps = v["step_seconds"][1:]
+    with_viewer = sum(steps) / max(1, len(steps))
+    print(f"text-to-image per step after the first: {1000 * alone:.2f} ms alone, {1000 * with_viewer:.2f} ms in the "
+          f"viewer drawing continuously ({100 * (with_viewer / alone - 1):+.1f}%)")
 PY
 fi
 
