@@ -127,7 +127,7 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
     else if (a == "--dump-state") v.dump_state = option_value(args, i);
     else if (a == "--window") {
       int64_t w = 0, h = 0;
-      cli::parse_size(option_value(args, i), w, h);
+      cli::parse_size(option_value(args, i), w, h, "--window");
       if (w < 320 || h < 240) throw UsageError("--window must be at least 320x240");
       v.width = int(w), v.height = int(h);
     } else if (a == "--tab") {
@@ -139,7 +139,7 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       const auto colon = s.find(':');
       if (colon == std::string::npos) throw UsageError("--resize-at must be N:WxH, got '" + s + "'");
       int64_t w = 0, h = 0;
-      cli::parse_size(s.substr(colon + 1), w, h);
+      cli::parse_size(s.substr(colon + 1), w, h, "--resize-at");
       if (w < 320 || h < 240) throw UsageError("--resize-at: the window must be at least 320x240");
       v.resize_at = std::tuple{int(parse_int(s.substr(0, colon), "--resize-at N", 0, 1000000)), int(w), int(h)};
     } else if (a == "--zoom") {

@@ -167,12 +167,12 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     PreviewRing& ring;
     Window& win;
     ~Teardown() {
-      ring.close();
       try {
         win.wait_frame();
       } catch (const std::exception& e) {
         std::fprintf(stderr, "ezivk-viewer: %s\n", e.what());
       }
+      ring.close();
     }
   } teardown{ring, win};
   Inputs inputs(launch_args);
@@ -211,7 +211,8 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     ImGui::NewFrame();
     const PanelActions act = panels.draw(s, a.run, frames, ctx.device_memory_live(), &inputs, win.take_dropped());
     if (act.rerun) {
-      // A new run from the Inputs panel: the current one stops (within a piece of a step) and joins first.
+      // A new run from the Inputs panel: the current one stops and joins first (within a piece of a step on a shared
+      // queue; within the step's one submit where the window has its own queue, a GPU's UNet step).
       ring.close();  // the frame being built may hold a slot the run would wait for: the join must not wait on it
       gen.reset();
       ring.open();

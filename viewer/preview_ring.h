@@ -22,10 +22,12 @@ namespace ezivk::viewer {
 
 class PreviewRing {
  public:
-  explicit PreviewRing(gpu::Context& ctx, int slots = 8) : ctx_(ctx), slots_(slots), drawn_by_(size_t(slots), 0) {}
-  // The next slot of `bytes` (thread-safe), once the frames that drew it are done (bounded by the context's submit
-  // timeout; an Error names the slot and frame). A larger preview than the ring was made for makes a new ring; the
-  // old one is kept until the viewer ends (frames may still draw from it).
+  // `stall_s`: how long next() waits for a frame before it moves the run to a fresh ring instead (at most
+  // `max_stall_rings` times; then it waits as long as it takes, or until close()).
+  explicit PreviewRing(gpu::Context& ctx, int slots = 8, double stall_s = 2.0, int max_stall_rings = 8)
+      : ctx_(ctx), slots_(slots), drawn_by_(size_t(slots), 0), stall_s_(stall_s), max_stall_rings_(max_stall_rings) {}
+  // The next slot of `bytes` (thread-safe), once the frames that drew it are done. A larger preview than the ring was
+  // made for makes a new ring; every old ring is kept until the viewer ends (frames may still draw from it).
   gpu::Slice next(uint64_t bytes);
   pipeline::PreviewSlot provider() { return [this](uint64_t bytes) { return next(bytes); }; }
 
@@ -40,6 +42,9 @@ class PreviewRing {
 
  private:
   int index_of(const gpu::Slice& s) const;  // -1: not a slot of the ring in use
+  void new_ring(uint64_t slot_bytes);        // under mu_
+  // True once frame `frame` is done (or the ring is closed); false when `bounded` and stall_s passed first.
+  bool wait_frame(uint64_t frame, bool bounded) const;
 
   gpu::Context& ctx_;
   int slots_;
@@ -51,6 +56,8 @@ class PreviewRing {
   int next_ = 0;
   VkSemaphore timeline_ = VK_NULL_HANDLE;
   std::atomic<bool> closed_{false};
+  double stall_s_;
+  int max_stall_rings_, stall_rings_ = 0;
 };
 
 }  // namespace ezivk::viewer

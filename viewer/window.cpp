@@ -187,6 +187,12 @@ bool Window::minimised() const {
 
 void Window::create_offscreen() {
   VkDevice dev = ctx_.device();
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(ctx_.physical(), &props);
+  const uint32_t most = props.limits.maxImageDimension2D;
+  if (wanted_.width == 0 || wanted_.height == 0 || wanted_.width > most || wanted_.height > most)
+    fail("an offscreen frame of " + std::to_string(wanted_.width) + "x" + std::to_string(wanted_.height) +
+         " does not fit the device's largest image (" + std::to_string(most) + " pixels a side; --window, --resize-at)");
   extent_ = wanted_;
   VkImageCreateInfo ii{VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
   ii.imageType = VK_IMAGE_TYPE_2D;

@@ -181,7 +181,10 @@ void ViewerHeadless::shows_an_ezigen_run(bool offscreen) {
   for (const auto& fam : ctx().caps().queue_families)
     if ((fam.flags & VK_QUEUE_GRAPHICS_BIT) && (fam.flags & VK_QUEUE_COMPUTE_BIT) && fam.count >= 2) second_queue = true;
   const std::string queues = j["queues"];
-  EXPECT_EQ(queues.rfind("the window on a queue of its own", 0) == 0, second_queue) << queues;
+  // (With several devices the viewer, which also needs presentation, may choose another than this process did.)
+  if (gpu::enumerate_devices().size() == 1) {
+    EXPECT_EQ(queues.rfind("the window on a queue of its own", 0) == 0, second_queue) << queues;
+  }
   if (!second_queue) {
     EXPECT_NE(queues.find("in pieces of 64 commands"), std::string::npos) << queues;
   }
@@ -483,6 +486,10 @@ TEST_F(ViewerHeadless, BadInputFailsBeforeTheWindowOpens) {
   r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x", false);
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("display"), std::string::npos) << r.output;
+  // A window size out of range names --window (not the image's --size).
+  r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x --window 20000x300", false);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--window width"), std::string::npos) << r.output;
   // Offscreen with nothing to end the run: a usage error naming what is missing.
   r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x --offscreen", false);
   EXPECT_EQ(r.code, 2) << r.output;

@@ -4,7 +4,8 @@
 #
 #   run(command="bash tools/device/gpu_checks.sh", carry=[".gpu"], timeout_s=600)
 #
-# Each step is bounded so the whole stays inside one call, and what it prints is also written under $OUT (what comes
+# Each step is bounded, and all of them together by $EZIVK_CHECK_BUDGET_S (560 s), so the whole stays inside one
+# call of at most 600 s (a step that would start with under 10 s left is skipped, saying so); what it prints is also written under $OUT (what comes
 # back): summary.txt (the figures an issue note quotes), devices.txt, viewer-own.json and viewer-shared.json (the
 # viewer's --dump-state on the demo run, with its window on a queue of its own and on generation's queue),
 # viewer-t2i.json and generate-t2i.json (a text-to-image run with and without the viewer), tests.log, bench-ops.txt. The viewer runs --offscreen: NVIDIA's
@@ -19,7 +20,19 @@ out=${OUT:-$PWD/out/gpu}
 mkdir -p "$out"
 summary=$out/summary.txt
 : > "$summary"
-say() { echo "$*" | tee -a "$summary"; }
+exec 3>&1  # say's stream, which the steps' own redirections leave alone
+say() { echo "$*" | tee -a "$summary" >&3; }
+budget=${EZIVK_CHECK_BUDGET_S:-560}
+# bounded SECONDS COMMAND...: runs COMMAND for at most SECONDS and no further than the budget; 124 when cut short.
+bounded() {
+  local want=$1 left=$((budget - SECONDS))
+  shift
+  if [ $left -lt 10 ]; then
+    say "skipped (budget spent): $*"
+    return 124
+  fi
+  timeout $((want < left ? want : left)) "$@"
+}
 py=$(command -v python3 || true)
 
 if [ $here = 0 ]; then
@@ -30,7 +43,10 @@ if [ $here = 0 ]; then
   src=$(cat rt/source_dir)
   if [ "$PWD" != "$src" ] && [ ! -e "$src" ]; then mkdir -p "$(dirname "$src")" && ln -s "$PWD" "$src"; fi
   glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
-  if [ "$(printf '%s\n2.38\n' "$glibc" | sort -V | head -1)" = "2.38" ]; then
+  at_least() { [ -n "$glibc" ] && [ "$(printf '%s\n%s\n' "$glibc" "$1" | sort -V | head -1)" = "$1" ]; }
+  # The programs were built on Debian 12 and need glibc 2.35 or newer.
+  at_least 2.35 || { say "this machine's glibc (${glibc:-unknown}) is older than 2.35, which the programs need"; exit 1; }
+  if at_least 2.38; then
     export LD_LIBRARY_PATH=$PWD/rt/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export VK_LAYER_PATH=$PWD/rt/layers
   else
@@ -46,7 +62,7 @@ export EZIVK_CACHE_DIR=${EZIVK_CACHE_DIR:-/tmp/ezivk-gpu-cache}
 export EZIVK_DEMO_DIR=$PWD/models/demo
 
 say "== devices"
-timeout 60 ./build/ezivk devices > "$out/devices.txt" 2>&1
+bounded 60 ./build/ezivk devices > "$out/devices.txt" 2>&1
 say "$(grep -E '^\[|type|queue families|coopmat kernels|cooperative matrix' "$out/devices.txt")"
 
 # The demo run (the README's) in the viewer, drawn continuously so the frame times are the device's, not the idle
@@ -56,15 +72,15 @@ say "== viewer on the demo run (--offscreen, --idle-fps 0); text-to-image with a
 for q in own shared; do
   extra=""
   [ $q = shared ] && extra="--shared-queue"
-  timeout 150 ./build/ezivk-viewer --offscreen --window 1100x720 --select 0.5,0.55 --idle-fps 0 --idle-frames 60 \
+  bounded 150 ./build/ezivk-viewer --offscreen --window 1100x720 --select 0.5,0.55 --idle-fps 0 --idle-frames 60 \
     --dump-state "$out/viewer-$q.json" $extra > "$out/viewer-$q.log" 2>&1
   say "viewer ($q queue): exit $?"
 done
 t2i=(--model models/demo --prompt "a photo of a house on the grass" --seed 2103 --steps 25 --size 256x256)
-timeout 120 ./build/ezivk-viewer --offscreen --window 1100x720 --idle-fps 0 "${t2i[@]}" \
+bounded 120 ./build/ezivk-viewer --offscreen --window 1100x720 --idle-fps 0 "${t2i[@]}" \
   --dump-state "$out/viewer-t2i.json" > "$out/viewer-t2i.log" 2>&1
 say "viewer (text-to-image): exit $?"
-timeout 120 ./build/ezivk generate "${t2i[@]}" --out "$out/generate-t2i.png" --json "$out/generate-t2i.json" \
+bounded 120 ./build/ezivk generate "${t2i[@]}" --out "$out/generate-t2i.png" --json "$out/generate-t2i.json" \
   > "$out/generate-t2i.log" 2>&1
 say "generate (text-to-image): exit $?"
 if [ -n "$py" ]; then
@@ -102,13 +118,13 @@ fi
 say "== tests (validation layer on; the windowed viewer tests skip without Xvfb)"
 filter=${EZIVK_CHECK_TESTS:-*}  # a gtest filter, to run fewer
 [ $here = 1 ] && filter=${EZIVK_CHECK_TESTS:-'QueuePlan.*:ContextThreads.TheWindows*:PreviewRingTest.*:ViewerHeadless.Offscreen*'}
-timeout 300 ./build/tests/ezivk_tests --gtest_filter="$filter" --gtest_brief=1 > "$out/tests.log" 2>&1
+bounded 280 ./build/tests/ezivk_tests --gtest_filter="$filter" --gtest_brief=1 > "$out/tests.log" 2>&1
 say "tests: exit $? ($(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$out/tests.log" | tr '\n' ' '))"
 grep -E '^\[  FAILED  \]' "$out/tests.log" | head -20 | tee -a "$summary"
 
 if [ $here = 0 ]; then
   say "== kernels (bench ops --quick)"
-  timeout 120 ./build/ezivk bench ops --quick --out "$out/bench-ops.txt" > "$out/bench-ops.log" 2>&1
+  bounded 120 ./build/ezivk bench ops --quick --out "$out/bench-ops.txt" > "$out/bench-ops.log" 2>&1
   say "bench ops: exit $?"
   tail -n 40 "$out/bench-ops.txt" 2>/dev/null >> "$summary"
 fi

@@ -22,11 +22,14 @@ for b in build/ezivk build/ezivk-viewer build/tests/ezivk_tests; do ldd "$b"; do
   awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u |
   grep -v -E '/(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux[^/]*|libvulkan)\.so' |
   while read -r lib; do cp -L "$lib" "$stage/rt/lib/"; done
-# (GLFW's X libraries, which it opens only at run time, are not packed: the checks run the viewer --offscreen.)
+# (GLFW's optional X libraries, which it opens only at run time, are not packed: the checks run the viewer --offscreen.)
 loader=.deps/trixie/usr/lib/x86_64-linux-gnu/libvulkan.so.1
 layer=.deps/mesa/root/usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so
 manifest=.deps/mesa/root/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json
-for f in "$loader" "$layer" "$manifest"; do
+old_loader=/usr/lib/x86_64-linux-gnu/libvulkan.so.1
+old_layer=/usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so
+old_manifest=/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json
+for f in "$loader" "$layer" "$manifest" "$old_loader" "$old_layer" "$old_manifest"; do
   [ -e "$f" ] || { echo "pack.sh: $f is missing: run tools/setup.sh first" >&2; exit 1; }
 done
 cp -L "$loader" "$stage/rt/lib/libvulkan.so.1"
@@ -34,9 +37,8 @@ cp -L "$layer" "$manifest" "$stage/rt/layers/"
 # The prefix's loader and layer need glibc 2.38; for a machine with an older C library, Debian 12's own (1.3.239,
 # which predates VK_KHR_cooperative_matrix's validation) as a fallback the checks report when they take it.
 mkdir -p "$stage/rt/old/lib" "$stage/rt/old/layers"
-cp -L /usr/lib/x86_64-linux-gnu/libvulkan.so.1 "$stage/rt/old/lib/"
-cp -L /usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json \
-  "$stage/rt/old/layers/"
+cp -L "$old_loader" "$stage/rt/old/lib/"
+cp -L "$old_layer" "$old_manifest" "$stage/rt/old/layers/"
 git rev-parse HEAD > "$stage/rt/commit"
 echo "$root" > "$stage/rt/source_dir"  # the tests name their fixtures by this checkout's absolute path
 mkdir -p .gpu

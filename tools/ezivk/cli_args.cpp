@@ -74,12 +74,12 @@ double parse_double(const std::string& v, const std::string& option, double lo, 
   return x;
 }
 
-void parse_size(const std::string& v, int64_t& width, int64_t& height) {
+void parse_size(const std::string& v, int64_t& width, int64_t& height, const std::string& option) {
   const auto x = v.find('x');
   if (x == std::string::npos || v.find('x', x + 1) != std::string::npos)
-    throw UsageError("--size must be WIDTHxHEIGHT in pixels (e.g. 512x512), got '" + v + "'");
-  width = parse_int(v.substr(0, x), "--size width", 1, 8192);
-  height = parse_int(v.substr(x + 1), "--size height", 1, 8192);
+    throw UsageError(option + " must be WIDTHxHEIGHT in pixels (e.g. 512x512), got '" + v + "'");
+  width = parse_int(v.substr(0, x), option + " width", 1, 8192);
+  height = parse_int(v.substr(x + 1), option + " height", 1, 8192);
 }
 
 void check_size_multiple(int64_t width, int64_t height, int64_t multiple, const std::string& why) {

@@ -17,7 +17,8 @@ int64_t parse_int(const std::string& v, const std::string& option, int64_t lo, i
 double parse_double(const std::string& v, const std::string& option, double lo, double hi);
 // Integers and numbers are plain decimal: no spaces, no '+', no hex, no inf/nan.
 // "512x512": width and height, 1 to 8192 each; whether they suit the model is check_size_multiple's job.
-void parse_size(const std::string& v, int64_t& width, int64_t& height);
+// `option` names the flag in errors.
+void parse_size(const std::string& v, int64_t& width, int64_t& height, const std::string& option = "--size");
 // UsageError unless both are multiples of `multiple`; `why` names the reason ("the model's VAE downsamples by 2").
 void check_size_multiple(int64_t width, int64_t height, int64_t multiple, const std::string& why);
 // UsageError naming the option unless v is valid UTF-8.
