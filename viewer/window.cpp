@@ -9,6 +9,7 @@
 #include "engine/gpu/error.h"
 #include "engine/util/error.h"
 #include "viewer/color_pass.h"
+#include "viewer/color_target.h"
 
 namespace ezivk::viewer {
 
@@ -186,7 +187,6 @@ bool Window::minimised() const {
 }
 
 void Window::create_offscreen() {
-  VkDevice dev = ctx_.device();
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(ctx_.physical(), &props);
   const uint32_t most = props.limits.maxImageDimension2D;
@@ -194,32 +194,9 @@ void Window::create_offscreen() {
     fail("an offscreen frame of " + std::to_string(wanted_.width) + "x" + std::to_string(wanted_.height) +
          " does not fit the device's largest image (" + std::to_string(most) + " pixels a side; --window, --resize-at)");
   extent_ = wanted_;
-  VkImageCreateInfo ii{VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
-  ii.imageType = VK_IMAGE_TYPE_2D;
-  ii.format = format_.format;
-  ii.extent = {extent_.width, extent_.height, 1};
-  ii.mipLevels = ii.arrayLayers = 1;
-  ii.samples = VK_SAMPLE_COUNT_1_BIT;
-  ii.tiling = VK_IMAGE_TILING_OPTIMAL;
-  ii.usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
-  vk_check(vkCreateImage(dev, &ii, nullptr, &off_image_), "creating the offscreen frame");
-  VkMemoryRequirements req;
-  vkGetImageMemoryRequirements(dev, off_image_, &req);
-  VkPhysicalDeviceMemoryProperties mp;
-  vkGetPhysicalDeviceMemoryProperties(ctx_.physical(), &mp);
-  uint32_t type = UINT32_MAX;
-  for (uint32_t i = 0; i < mp.memoryTypeCount && type == UINT32_MAX; ++i)
-    if ((req.memoryTypeBits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) type = i;
-  for (uint32_t i = 0; i < mp.memoryTypeCount && type == UINT32_MAX; ++i)
-    if (req.memoryTypeBits & (1u << i)) type = i;
-  if (type == UINT32_MAX) fail("no memory type holds the offscreen frame");
-  VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-  ai.allocationSize = req.size;
-  ai.memoryTypeIndex = type;
-  vk_check(vkAllocateMemory(dev, &ai, nullptr, &off_memory_), "allocating the offscreen frame");
-  vk_check(vkBindImageMemory(dev, off_image_, off_memory_, 0), "binding the offscreen frame");
+  offscreen_target_ = make_color_target(ctx_, format_.format, extent_.width, extent_.height, "the offscreen frame");
   can_capture_ = true;
-  images_ = {off_image_};
+  images_ = {offscreen_target_.image.get()};
 }
 
 bool Window::create_chain() {
@@ -298,10 +275,7 @@ void Window::destroy_swapchain() {
   images_.clear();
   if (swapchain_) vkDestroySwapchainKHR(dev, swapchain_, nullptr);
   swapchain_ = VK_NULL_HANDLE;
-  if (off_image_) vkDestroyImage(dev, off_image_, nullptr);
-  if (off_memory_) vkFreeMemory(dev, off_memory_, nullptr);
-  off_image_ = VK_NULL_HANDLE;
-  off_memory_ = VK_NULL_HANDLE;
+  offscreen_target_ = ColorTarget();
 }
 
 void Window::skip_frame() {

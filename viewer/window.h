@@ -14,6 +14,7 @@
 #include "engine/gpu/handle.h"
 #include "engine/gpu/memory.h"
 #include "engine/io/image.h"
+#include "viewer/color_target.h"
 
 struct GLFWwindow;
 
@@ -79,7 +80,7 @@ class Window {
   void create_offscreen();  // the swapchain's stand-in: one image of extent_
   bool create_chain();      // the swapchain and its images; false while minimised (no pixels)
   void init_device_objects();
-  bool has_target() const { return offscreen_ ? off_image_ != VK_NULL_HANDLE : swapchain_ != VK_NULL_HANDLE; }
+  bool has_target() const { return offscreen_ ? bool(offscreen_target_.image) : swapchain_ != VK_NULL_HANDLE; }
   void destroy_swapchain();
 
   gpu::Context& ctx_;
@@ -92,8 +93,7 @@ class Window {
   bool offscreen_ = false;
   VkImageLayout final_layout_ = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;  // where the render pass leaves the image
   VkExtent2D wanted_{};                                           // offscreen: the size asked for
-  VkImage off_image_ = VK_NULL_HANDLE;
-  VkDeviceMemory off_memory_ = VK_NULL_HANDLE;
+  ColorTarget offscreen_target_;
   std::vector<VkImage> images_;
   std::vector<VkImageView> views_;
   std::vector<VkFramebuffer> framebuffers_;

@@ -13,6 +13,7 @@
 #include "engine/gpu/error.h"
 #include "support/gpu_fixture.h"
 #include "viewer/color_pass.h"
+#include "viewer/color_target.h"
 #include "viewer/picture_renderer.h"
 
 namespace ezivk::test {
@@ -20,38 +21,21 @@ namespace {
 
 constexpr uint32_t kW = 16, kH = 12;  // the target; pictures land at (2, 2) .. (2 + 2w, 2 + 2h)
 constexpr uint8_t kClear[4] = {7, 11, 13, 255};
+constexpr VkFormat kFormat = VK_FORMAT_R8G8B8A8_UNORM;
 
 class Offscreen {
  public:
   explicit Offscreen(gpu::Context& ctx) : ctx_(ctx) {
     VkDevice dev = ctx.device();
-    VkImageCreateInfo ii{VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
-    ii.imageType = VK_IMAGE_TYPE_2D;
-    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
-    ii.extent = {kW, kH, 1};
-    ii.mipLevels = ii.arrayLayers = 1;
-    ii.samples = VK_SAMPLE_COUNT_1_BIT;
-    ii.tiling = VK_IMAGE_TILING_OPTIMAL;
-    ii.usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
-    vk_check(vkCreateImage(dev, &ii, nullptr, &image_), "creating the target");
-    VkMemoryRequirements req;
-    vkGetImageMemoryRequirements(dev, image_, &req);
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(ctx.physical(), &mp);
-    uint32_t type = 0;
-    while (!(req.memoryTypeBits & (1u << type))) ++type;
-    VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-    ai.allocationSize = req.size;
-    ai.memoryTypeIndex = type;
-    vk_check(vkAllocateMemory(dev, &ai, nullptr, &memory_), "allocating the target");
-    vk_check(vkBindImageMemory(dev, image_, memory_, 0), "binding the target");
+    target_ = viewer::make_color_target(ctx, kFormat, kW, kH, "the target");
+    image_ = target_.image.get();
     VkImageViewCreateInfo vi{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
     vi.image = image_;
     vi.viewType = VK_IMAGE_VIEW_TYPE_2D;
-    vi.format = ii.format;
+    vi.format = kFormat;
     vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
     vk_check(vkCreateImageView(dev, &vi, nullptr, &view_), "creating the target view");
-    pass_ = viewer::make_color_pass(dev, ii.format, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+    pass_ = viewer::make_color_pass(dev, kFormat, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
     VkFramebufferCreateInfo fb{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
     fb.renderPass = pass_.get();
     fb.attachmentCount = 1;
@@ -71,8 +55,6 @@ class Offscreen {
     vkDestroyCommandPool(dev, pool_, nullptr);
     vkDestroyFramebuffer(dev, framebuffer_, nullptr);
     vkDestroyImageView(dev, view_, nullptr);
-    vkDestroyImage(dev, image_, nullptr);
-    vkFreeMemory(dev, memory_, nullptr);
   }
   VkRenderPass pass() const { return pass_.get(); }
 
@@ -108,8 +90,8 @@ class Offscreen {
 
  private:
   gpu::Context& ctx_;
-  VkImage image_ = VK_NULL_HANDLE;
-  VkDeviceMemory memory_ = VK_NULL_HANDLE;
+  viewer::ColorTarget target_;
+  VkImage image_ = VK_NULL_HANDLE;  // target_'s
   VkImageView view_ = VK_NULL_HANDLE;
   gpu::Handle<VkRenderPass> pass_;
   VkFramebuffer framebuffer_ = VK_NULL_HANDLE;

@@ -146,6 +146,8 @@ class ViewerHeadless : public GpuTest {  // the in-process half runs under the v
  protected:
   // An EZIGen run with two rounds, in a window on the private display or offscreen with no display at all.
   void shows_an_ezigen_run(bool offscreen);
+  // A text-to-image run resized after step 2 and zoomed twice: the new size, and the zoomed picture pixel for pixel.
+  void resized_mid_run_and_zoomed(bool offscreen);
 };
 
 void ViewerHeadless::shows_an_ezigen_run(bool offscreen) {
@@ -441,12 +443,15 @@ TEST_F(ViewerHeadless, DrawsOnDemandIdleFramesAreSlowAndEveryStepWakesTheWindow)
 
 // Resizing mid-run: the swapchain is recreated at the new size and the pictures are still drawn right (the final
 // image pixel for pixel against the same text-to-image run in this process).
-TEST_F(ViewerHeadless, ResizedMidRunAndZoomedTheSwapchainFollowsAndPicturesStayExact) {
-  if (std::system("command -v Xvfb > /dev/null") != 0) GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
+void ViewerHeadless::resized_mid_run_and_zoomed(bool offscreen) {
+  if (!offscreen && std::system("command -v Xvfb > /dev/null") != 0)
+    GTEST_SKIP() << "Xvfb is not installed (tools/setup.sh installs it)";
   const fs::path png = scratch("resize.png"), json = scratch("resize.json");
   const Result r = run_viewer("--model " + model_dir("sd2-tiny").string() +
-                              " --prompt 'a photo of a cat' --seed 11 --steps 4 --scheduler ddim --window 640x400"
-                              " --resize-at 2:720x480 --zoom 2 --headless-screenshot " + png.string() + " --dump-state " + json.string());
+                                  " --prompt 'a photo of a cat' --seed 11 --steps 4 --scheduler ddim --window 640x400"
+                                  " --resize-at 2:720x480 --zoom 2 --headless-screenshot " + png.string() + " --dump-state " +
+                                  json.string() + (offscreen ? " --offscreen" : ""),
+                              !offscreen);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output.find("validation"), std::string::npos) << r.output;
   const io::Image8 shot = io::read_image(png);
@@ -471,6 +476,11 @@ TEST_F(ViewerHeadless, ResizedMidRunAndZoomedTheSwapchainFollowsAndPicturesStayE
   EXPECT_EQ(picture_difference(shot, view, want, {-1.f, -1.f}, 0.f, place), 0);
   fs::remove_all(png.parent_path());
 }
+
+TEST_F(ViewerHeadless, ResizedMidRunAndZoomedTheSwapchainFollowsAndPicturesStayExact) { resized_mid_run_and_zoomed(false); }
+
+// Offscreen, the frame's image is made again at the new size.
+TEST_F(ViewerHeadless, OffscreenResizedMidRunTheFrameFollows) { resized_mid_run_and_zoomed(true); }
 
 TEST_F(ViewerHeadless, BadInputFailsBeforeTheWindowOpens) {
   Result r = run_viewer("--model " + model_dir("sd2-tiny").string() + " --prompt x --select 2,0", false);
