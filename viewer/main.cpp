@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/gpu/error.h"
+#include "engine/gpu/command_pool.h"
 #include "engine/gpu/one_shot.h"
 #include "engine/gpu/private_driver.h"
 #include "engine/io/atomic_file.h"
@@ -73,12 +74,8 @@ class ImGuiLayer {
     ii.CheckVkResultFn = check_vk;
     ImGui_ImplVulkan_Init(&ii, win.render_pass());
     // The font texture is uploaded by a command buffer of our own, submitted under the queue lock.
-    VkCommandPoolCreateInfo ci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-    ci.queueFamilyIndex = ctx.queue_family();
-    VkCommandPool cp;
-    vk_check(vkCreateCommandPool(dev, &ci, nullptr, &cp), "creating a command pool");
-    gpu::Handle<VkCommandPool> cpool(cp, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
-    gpu::run_one_shot(ctx, cp, [](VkCommandBuffer cb) { ImGui_ImplVulkan_CreateFontsTexture(cb); }, "the font upload");
+    const auto cpool = gpu::make_command_pool(dev, ctx.queue_family(), "the font upload");
+    gpu::run_one_shot(ctx, cpool.get(), [](VkCommandBuffer cb) { ImGui_ImplVulkan_CreateFontsTexture(cb); }, "the font upload");
     ImGui_ImplVulkan_DestroyFontUploadObjects();
   }
   ~ImGuiLayer() {

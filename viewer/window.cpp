@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/gpu/command_pool.h"
 #include "engine/gpu/error.h"
 #include "engine/util/error.h"
 #include "viewer/color_pass.h"
@@ -120,17 +121,8 @@ void Window::init_device_objects() {
   VkDevice dev = ctx_.device();
   render_pass_ = make_color_pass(dev, format_.format, final_layout_);
 
-  VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  pi.queueFamilyIndex = ctx_.queue_family();
-  VkCommandPool pool;
-  vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "creating the window's command pool");
-  pool_ = own(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = pool;
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  vk_check(vkAllocateCommandBuffers(dev, &ai, &cb_), "allocating the window's command buffer");
+  pool_ = gpu::make_command_pool(dev, ctx_.queue_family(), "the window");
+  cb_ = gpu::allocate_command_buffer(dev, pool_.get(), "the window");
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   fi.flags = VK_FENCE_CREATE_SIGNALED_BIT;
   VkFence f;

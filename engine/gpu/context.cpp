@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/gpu/command_pool.h"
 #include "engine/gpu/error.h"
 #include "engine/gpu/queue_plan.h"
 #include "engine/util/env.h"
@@ -405,12 +406,7 @@ void Context::create_device() {
   coopmat_ = !opt_.no_coopmat && wanted && fp16_ && shape.has_value() && f12.vulkanMemoryModel;
   storage_alignment_ = uint32_t(std::max<uint64_t>(16, caps_.min_storage_offset_alignment));
 
-  VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  pi.queueFamilyIndex = queue_family_;
-  VkCommandPool pool;
-  vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "creating a command pool");
-  pool_ = Handle<VkCommandPool>(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
+  pool_ = make_command_pool(dev, queue_family_, "transfers");
 }
 
 std::string cache_dir_for(const std::string& configured) {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "engine/gpu/command_pool.h"
 #include "engine/gpu/error.h"
 #include "engine/gpu/handle.h"
 
@@ -10,12 +11,7 @@ namespace ezivk::gpu {
 void run_one_shot(const Context& ctx, VkCommandPool pool, const std::function<void(VkCommandBuffer)>& record,
                   const char* what) {
   VkDevice dev = ctx.device();
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = pool;
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  VkCommandBuffer cb;
-  vk_check(vkAllocateCommandBuffers(dev, &ai, &cb), (std::string("allocating a command buffer for ") + what).c_str());
+  VkCommandBuffer cb = allocate_command_buffer(dev, pool, what);
   Handle<VkCommandBuffer> owner(cb, [dev, pool](VkCommandBuffer c) { vkFreeCommandBuffers(dev, pool, 1, &c); });
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "engine/gpu/command_pool.h"
 #include "engine/gpu/context.h"
 #include "engine/gpu/error.h"
 
@@ -17,17 +18,8 @@ Recorder::Recorder(Context& ctx, bool timing) : ctx_(ctx), submit_every_(ctx.sub
   VkDevice dev = ctx.device();
   // A pool of its own: command pools are externally synchronised, and recorders run on different threads (the
   // viewer's generation thread and its UI thread).
-  VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  pi.queueFamilyIndex = ctx.queue_family();
-  VkCommandPool pool;
-  vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "creating a command pool");
-  pool_ = Handle<VkCommandPool>(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = pool;
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  vk_check(vkAllocateCommandBuffers(dev, &ai, &cb_), "allocating a command buffer");
+  pool_ = make_command_pool(dev, ctx.queue_family(), "a recorder");
+  cb_ = allocate_command_buffer(dev, pool_.get(), "a recorder");
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   VkFence f;
   vk_check(vkCreateFence(dev, &fi, nullptr, &f), "creating a fence");

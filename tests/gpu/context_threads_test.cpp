@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/gpu/command_pool.h"
 #include "engine/gpu/context.h"
 #include "engine/gpu/error.h"
 #include "engine/gpu/recorder.h"
@@ -110,18 +111,8 @@ TEST(ContextThreads, TheWindowsQueueBesideGeneration) {
     VkDevice dev = ctx.device();
     gpu::Arena arena(ctx, "frames", 4096, gpu::MemoryUse::Upload);
     const gpu::Slice s = arena.alloc(1000 * 4);
-    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-    pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-    pi.queueFamilyIndex = ctx.queue_family();
-    VkCommandPool pool;
-    vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool), "the frames");
-    gpu::Handle<VkCommandPool> own_pool(pool, [dev](VkCommandPool p) { vkDestroyCommandPool(dev, p, nullptr); });
-    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    ai.commandPool = pool;
-    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    ai.commandBufferCount = 1;
-    VkCommandBuffer cb;
-    vk_check(vkAllocateCommandBuffers(dev, &ai, &cb), "the frames");
+    const auto pool = gpu::make_command_pool(dev, ctx.queue_family(), "the frames");
+    VkCommandBuffer cb = gpu::allocate_command_buffer(dev, pool.get(), "the frames");
     VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence f;
     vk_check(vkCreateFence(dev, &fi, nullptr, &f), "the frames");

@@ -4,6 +4,7 @@
 // and clipped.
 #include <gtest/gtest.h>
 
+#include "engine/gpu/command_pool.h"
 #include "engine/gpu/one_shot.h"
 
 #include <algorithm>
@@ -44,15 +45,12 @@ class Offscreen {
     fb.height = kH;
     fb.layers = 1;
     vk_check(vkCreateFramebuffer(dev, &fb, nullptr, &framebuffer_), "creating the framebuffer");
-    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-    pi.queueFamilyIndex = ctx.queue_family();
-    vk_check(vkCreateCommandPool(dev, &pi, nullptr, &pool_), "creating a command pool");
+    pool_ = gpu::make_command_pool(dev, ctx.queue_family(), "the target");
     readback_ = gpu::Arena(ctx, "target readback", kW * kH * 4, gpu::MemoryUse::Readback);
     dst_ = readback_.alloc(kW * kH * 4);
   }
   ~Offscreen() {
     VkDevice dev = ctx_.device();
-    vkDestroyCommandPool(dev, pool_, nullptr);
     vkDestroyFramebuffer(dev, framebuffer_, nullptr);
     vkDestroyImageView(dev, view_, nullptr);
   }
@@ -61,7 +59,7 @@ class Offscreen {
   // Clears, lets `draw` record into the pass, and returns the target's RGBA bytes.
   template <class Draw>
   std::vector<uint8_t> render(Draw draw) {
-    gpu::run_one_shot(ctx_, pool_, [&](VkCommandBuffer cb) {
+    gpu::run_one_shot(ctx_, pool_.get(), [&](VkCommandBuffer cb) {
       VkClearValue clear{};
       for (int k = 0; k < 4; ++k) clear.color.float32[k] = float(kClear[k]) / 255.f;
       VkRenderPassBeginInfo rb{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
@@ -95,7 +93,7 @@ class Offscreen {
   VkImageView view_ = VK_NULL_HANDLE;
   gpu::Handle<VkRenderPass> pass_;
   VkFramebuffer framebuffer_ = VK_NULL_HANDLE;
-  VkCommandPool pool_ = VK_NULL_HANDLE;
+  gpu::Handle<VkCommandPool> pool_;
   gpu::Arena readback_;
   gpu::Slice dst_;
 };
