@@ -42,6 +42,7 @@ const char* kUsage =
     "  --idle-frames N            frames drawn after the run ends before a headless exit (default 3)\n"
     "  --zoom Z                   the output picture's zoom at start, 1..32 (wheel zooms, right/middle drag pans)\n"
     "  --resize-at N:WxH          resize the window once N steps are done, as a user would (scripted demos, tests)\n"
+    "  --close-at N               close the window once N steps are done, as a user would (the run stops)\n"
     "  --tab rounds|compare|layers  the bottom panel's tab at start (default rounds)\n"
     "  --save LIST                when the run finishes, save: image, map, report, rounds-gif, timeline-gif or all\n"
     "                             (comma-separated; the Save buttons do the same at any time)\n"
@@ -134,6 +135,8 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       v.tab = option_value(args, i);
       if (v.tab != "rounds" && v.tab != "compare" && v.tab != "layers")
         throw UsageError("--tab must be rounds, compare or layers, got '" + v.tab + "'");
+    } else if (a == "--close-at") {
+      v.close_at = int(parse_int(option_value(args, i), "--close-at", 0, 1000000));
     } else if (a == "--resize-at") {
       const std::string s = option_value(args, i);
       const auto colon = s.find(':');

@@ -32,6 +32,7 @@ struct ViewerArgs {
   std::string tab = "rounds";  // the bottom panel's first tab: rounds, compare or layers
   int idle_frames = 3;         // frames drawn after the run ends before --headless-screenshot / --dump-state exit
   float zoom = 1.f;  // the output picture's zoom at start (wheel zooms, right or middle drag pans)
+  std::optional<int> close_at;  // steps done: close the window then, mid-run (tests, demos)
   std::optional<std::tuple<int, int, int>> resize_at;  // (steps done, width, height): resize the window then (tests, demos)
   SaveItems save;              // written when the run finishes (--save), into save_dir
   std::string save_dir = ".";

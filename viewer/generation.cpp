@@ -35,7 +35,9 @@ Generation::Generation(gpu::Context& ctx, RunSettings settings) : ctx_(ctx), set
   thread_ = std::thread([this] { run(); });
 }
 
-Generation::~Generation() {
+Generation::~Generation() { finish(); }
+
+void Generation::finish() {
   stop();
   if (thread_.joinable()) thread_.join();
 }

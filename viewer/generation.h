@@ -104,6 +104,8 @@ class Generation {
 
   RunState state() const;
   void stop();
+  // Stops and waits for the run's thread to end (within a piece of a step): state() is then final.
+  void finish();
   // Pause holds the run after its current UNet step; step_once lets exactly one more step run, then holds again.
   void set_paused(bool paused);
   void step_once();

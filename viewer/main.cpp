@@ -197,6 +197,10 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
       if (settle > 0) --settle;
     }
     s = gen->state();
+    if (a.close_at && s.steps_done >= *a.close_at) {
+      win.request_close();
+      a.close_at.reset();
+    }
     if (a.resize_at && s.steps_done >= std::get<0>(*a.resize_at)) {
       win.request_size(std::get<1>(*a.resize_at), std::get<2>(*a.resize_at));
       a.resize_at.reset();
@@ -284,7 +288,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     if (capture) break;
     if (a.screenshot.empty() && !a.dump_state.empty() && done && ++frames_after_done >= a.idle_frames) break;
   }
-  gen->stop();
+  gen->finish();  // closed mid-run: what is written below is the run's final state
   s = gen->state();
   if (!a.screenshot.empty()) {
     if (!captured) fail("the window's image could not be captured (the surface does not allow reading it back)");

@@ -171,7 +171,12 @@ void Window::request_size(int width, int height) {
   glfwSetWindowSize(window_, width, height);
 }
 
-bool Window::should_close() const { return !offscreen_ && glfwWindowShouldClose(window_); }
+bool Window::should_close() const { return close_requested_ || (!offscreen_ && glfwWindowShouldClose(window_)); }
+
+void Window::request_close() {
+  if (offscreen_) close_requested_ = true;
+  else glfwSetWindowShouldClose(window_, GLFW_TRUE);
+}
 
 bool Window::minimised() const {
   if (offscreen_) return false;

@@ -52,6 +52,7 @@ class Window {
   std::vector<std::string> take_dropped();  // files dropped on the window since the last call
   int swapchains_created() const { return swapchains_created_; }  // 1 + the recreations (resizes, restores)
   void request_size(int width, int height);  // as a user's resize would
+  void request_close();                      // as a user's close would: should_close() from now on
   VkRenderPass render_pass() const { return render_pass_.get(); }
   uint32_t image_count() const { return uint32_t(images_.size()); }
 
@@ -90,7 +91,7 @@ class Window {
   VkSurfaceFormatKHR format_{};
   VkExtent2D extent_{};
   bool can_capture_ = false;
-  bool offscreen_ = false;
+  bool offscreen_ = false, close_requested_ = false;
   VkImageLayout final_layout_ = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;  // where the render pass leaves the image
   VkExtent2D wanted_{};                                           // offscreen: the size asked for
   ColorTarget offscreen_target_;
