@@ -11,15 +11,15 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/gpu/error.h"
 #include "engine/gpu/command_pool.h"
+#include "engine/gpu/error.h"
 #include "engine/gpu/one_shot.h"
 #include "engine/gpu/private_driver.h"
 #include "engine/io/atomic_file.h"

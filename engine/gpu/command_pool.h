@@ -8,8 +8,6 @@
 
 namespace ezivk::gpu {
 
-class Context;
-
 // `what` names the pool's user in errors ("the window").
 Handle<VkCommandPool> make_command_pool(VkDevice dev, uint32_t family, const char* what);
 // One primary command buffer, freed with its pool.
