@@ -47,8 +47,11 @@ const char* kUsage =
     "  --save LIST                when the run finishes, save: image, map, report, rounds-gif, timeline-gif or all\n"
     "                             (comma-separated; the Save buttons do the same at any time)\n"
     "  --save-dir DIR             where saved files go, named ezivk-SEED-<item> (default: the current folder)\n"
-    "  --submit-every N           generation submits in pieces of N commands so frames interleave with it (default\n"
-    "                             64 where the window shares the device's one queue, 0 where it has its own)\n"
+    "  --piece-ms T               where the window shares the device's one queue, generation submits in pieces that\n"
+    "                             take about T ms, so a frame waits at most about that long (default 25 on a GPU, 100\n"
+    "                             on a CPU driver; 0: a fixed 64 commands)\n"
+    "  --submit-every N           pieces of N commands instead, fixed (default: adapted from 64 where the window shares\n"
+    "                             the device's one queue, none where it has its own; 0: one submit per step)\n"
     "  --shared-queue             draw on generation's queue even where the device has a second one (to compare)\n"
     "  --offscreen                no window or display: draw into an image of the device (GPU servers, reports);\n"
     "                             needs --headless-screenshot or --dump-state\n"
@@ -157,6 +160,7 @@ ViewerArgs parse_args(const std::vector<std::string>& args) {
       v.idle_fps = parse_double(option_value(args, i), "--idle-fps", 0, 1000);
     } else if (a == "--submit-every") v.submit_every = uint32_t(parse_int(option_value(args, i), "--submit-every", 0, 1000000));
     else if (a == "--shared-queue") v.shared_queue = true;
+    else if (a == "--piece-ms") v.piece_ms = parse_double(option_value(args, i), "--piece-ms", 0, 10000);
     else if (a == "--offscreen") v.offscreen = true;
     else if (!ez.parse(args, i)) throw UsageError("unknown option '" + a + "'");
   }

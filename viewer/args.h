@@ -22,6 +22,9 @@ struct ViewerArgs {
   // Pieces of generation's submits (Recorder::set_submit_every). Unset: 64 where the window shares the device's one
   // queue, 0 (whole steps) where it has a queue of its own.
   std::optional<uint32_t> submit_every;
+  // On a shared queue without --submit-every: pieces adapt to take about this long (0: 64 commands, fixed). Unset:
+  // 100 ms on a CPU driver (its frames are slow anyway), 25 on a GPU.
+  std::optional<double> piece_ms;
   bool shared_queue = false;
   // No window and no display: frames are drawn into an image of the device (viewer/window.h); needs
   // --headless-screenshot or --dump-state, which end the run.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <variant>
 
@@ -26,10 +27,14 @@ const char* status_name(RunState::Status s) {
 
 Generation::Generation(gpu::Context& ctx, RunSettings settings) : ctx_(ctx), settings_(std::move(settings)) {
   state_.device = ctx.caps().name;
-  state_.queues = ctx.separate_ui_queue()
-                      ? "the window on a queue of its own; generation submits whole steps"
-                      : ctx.submit_every() ? "one queue, shared; generation submits in pieces of " + std::to_string(ctx.submit_every()) + " commands"
-                                           : "one queue, shared; generation submits whole steps";
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%g", ctx.piece_ms());
+  state_.queues = ctx.separate_ui_queue() ? "the window on a queue of its own; generation submits whole steps"
+                  : !ctx.submit_every()   ? "one queue, shared; generation submits whole steps"
+                  : ctx.piece_ms() > 0    ? "one queue, shared; generation submits in pieces of about " + std::string(ms) +
+                                             " ms (from " + std::to_string(ctx.submit_every()) + " commands, adapted)"
+                                          : "one queue, shared; generation submits in pieces of " +
+                                             std::to_string(ctx.submit_every()) + " commands";
   state_.sketch = settings_.sketch_image;
   capture_head_ = settings_.capture_head;
   thread_ = std::thread([this] { run(); });

@@ -122,8 +122,12 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   co.ui_queue = !a.shared_queue;
   ws.require(co);
   gpu::Context ctx(co);
-  // Pieces let frames through between a step's submits only where they share its queue.
-  ctx.set_submit_every(a.submit_every.value_or(ctx.separate_ui_queue() ? 0 : 64));
+  // Pieces let frames through between a step's submits only where they share its queue; there, unless a count is
+  // given, they adapt to take about --piece-ms each, so a frame waits about that long whatever the model and size.
+  const bool shared = !ctx.separate_ui_queue();
+  ctx.set_submit_every(a.submit_every.value_or(shared ? 64 : 0));
+  const double piece_ms = a.piece_ms.value_or(ctx.caps().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 100 : 25);
+  ctx.set_piece_ms(shared && !a.submit_every ? piece_ms : 0);
   PreviewRing ring(ctx);  // outlives every frame that draws from it: destroyed after the window, which waits for them
   Window win(ctx, a.width, a.height, "ezivk viewer", a.offscreen);
   ring.follow_frames(win.frames_timeline());

@@ -62,6 +62,9 @@ struct ContextOptions {
   // another thread's submit to the one queue (the viewer's frames) waits for one piece instead of a whole UNet step.
   // $EZIVK_SUBMIT_EVERY sets it for any command (to measure what the split costs).
   uint32_t submit_every = 0;
+  // With submit_every set, recorders adapt their piece size so that a piece takes about this long (Recorder::
+  // set_piece_target_ms); 0 keeps submit_every fixed.
+  double piece_ms = 0;
 };
 
 // The on-disk cache folder: `configured` (ContextOptions::cache_dir), else $EZIVK_CACHE_DIR, $XDG_CACHE_HOME/ezivk or
@@ -108,8 +111,10 @@ class Context {
   uint32_t storage_alignment() const { return storage_alignment_; }
   bool staging_only() const { return opt_.staging_only; }
   uint32_t submit_every() const { return opt_.submit_every; }
+  double piece_ms() const { return opt_.piece_ms; }
   // For recorders made from now on (the viewer: none once frames have their own queue).
   void set_submit_every(uint32_t commands) { opt_.submit_every = commands; }
+  void set_piece_ms(double ms) { opt_.piece_ms = ms; }
 
   // Pipelines by embedded shader name ("gemm/gemm_f16"), specialization constants in id order 0, 1, ….
   // Created on first use; the same arguments return the same pipeline.

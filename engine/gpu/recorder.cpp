@@ -1,6 +1,8 @@
 #include "engine/gpu/recorder.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "engine/gpu/command_pool.h"
@@ -14,7 +16,14 @@ constexpr uint32_t kBuffersPerPool = kSetsPerPool * 8;
 constexpr uint32_t kMaxQueries = 8192;  // two per dispatch; later dispatches in a huge batch go untimed
 }  // namespace
 
-Recorder::Recorder(Context& ctx, bool timing) : ctx_(ctx), submit_every_(ctx.submit_every()) {
+uint32_t adapt_piece_size(uint32_t current, double measured_ms, double target_ms) {
+  const double ratio = std::clamp(target_ms / std::max(measured_ms, 1e-3), 0.5, 2.0);
+  const double next = std::round(double(std::max(current, 1u)) * ratio);
+  return uint32_t(std::clamp(next, double(kMinPiece), double(kMaxPiece)));
+}
+
+Recorder::Recorder(Context& ctx, bool timing)
+    : ctx_(ctx), submit_every_(ctx.submit_every()), piece_target_ms_(ctx.piece_ms()) {
   VkDevice dev = ctx.device();
   // A pool of its own: command pools are externally synchronised, and recorders run on different threads (the
   // viewer's generation thread and its UI thread).
@@ -221,7 +230,12 @@ void Recorder::submit_and_wait() {
 void Recorder::after_command() {
   ++pending_commands_;
   if (submit_every_ && pending_commands_ >= submit_every_) {
+    const auto start = std::chrono::steady_clock::now();
     flush();
+    if (piece_target_ms_ > 0)
+      submit_every_ = adapt_piece_size(
+          submit_every_, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+          piece_target_ms_);
     if (after_piece_) after_piece_();
   }
 }

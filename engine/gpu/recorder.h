@@ -19,6 +19,12 @@ namespace ezivk::gpu {
 
 class Context;
 
+// The next piece size after a piece of `current` commands took `measured_ms` (submit to completion), aiming at
+// `target_ms`: scaled by target / measured, by at most a factor of two either way per piece (pieces mix heavy and light
+// commands, so one piece's time is a noisy estimate), within [kMinPiece, kMaxPiece].
+inline constexpr uint32_t kMinPiece = 4, kMaxPiece = 4096;
+uint32_t adapt_piece_size(uint32_t current, double measured_ms, double target_ms);
+
 enum class Access { Read, Write, ReadWrite };
 
 struct Bind {
@@ -59,6 +65,11 @@ class Recorder {
   // context's submit_every). Each piece ends with a full barrier, so the split changes no result: it bounds how
   // long another thread's submit to the same queue waits, and it costs a host round trip per piece.
   void set_submit_every(uint32_t commands) { submit_every_ = commands; }
+  // With a target (> 0 ms; the default is the context's piece_ms), the piece size adapts after every piece towards
+  // the number of commands that take about that long on this device (adapt_piece_size): a fixed count is far too long
+  // a wait at large sizes and needlessly many round trips at small ones. 0: the count stays as set.
+  void set_piece_target_ms(double ms) { piece_target_ms_ = ms; }
+  uint32_t piece_size() const { return submit_every_; }  // the current one (0: no pieces)
   // Called after each such piece has finished; may throw (a Stop request), which leaves the recorder empty and
   // reusable and the rest of the work unrecorded.
   void set_after_piece(std::function<void()> hook) { after_piece_ = std::move(hook); }
@@ -101,6 +112,7 @@ class Recorder {
   std::vector<std::string> labels_;
   std::vector<DispatchTiming> timings_, chunk_timings_;
   uint32_t submit_every_ = 0, submits_ = 0;
+  double piece_target_ms_ = 0;
   std::function<void()> after_piece_;
   std::vector<Slice> pending_writes_, pending_reads_;
   uint32_t dispatches_ = 0, barriers_ = 0;

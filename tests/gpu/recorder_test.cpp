@@ -60,6 +60,49 @@ TEST_F(RecorderTest, SplitSubmitsGiveTheSameResult) {
   }
 }
 
+TEST(PieceSize, ScalesTowardsTheTargetByAtMostTwiceAPieceWithinBounds) {
+  EXPECT_EQ(gpu::adapt_piece_size(64, 50, 100), 128u);    // half the target: twice the commands
+  EXPECT_EQ(gpu::adapt_piece_size(64, 80, 100), 80u);     // 64 * 100 / 80
+  EXPECT_EQ(gpu::adapt_piece_size(64, 1000, 100), 32u);   // ten times too long: halved, not cut to a tenth
+  EXPECT_EQ(gpu::adapt_piece_size(64, 0, 100), 128u);     // an instant piece: doubled
+  EXPECT_EQ(gpu::adapt_piece_size(4096, 1, 100), gpu::kMaxPiece);
+  EXPECT_EQ(gpu::adapt_piece_size(5, 1000, 100), gpu::kMinPiece);
+  EXPECT_EQ(gpu::adapt_piece_size(0, 1, 100), gpu::kMinPiece);
+}
+
+// With a target the recorder's pieces grow while they are far shorter than it and shrink while far longer, and the
+// results are those of one submit.
+TEST_F(RecorderTest, PiecesAdaptTowardsTheirTargetDuration) {
+  const size_t n = 4099;
+  gpu::Arena a(ctx(), "adapt", 1 << 20, gpu::MemoryUse::Device);
+  Guarded x(ctx(), a, n, DType::F32), y(ctx(), a, n, DType::F32);
+  auto want = random_floats(n, 91);
+  x.upload(want);
+  auto run = [&](gpu::Recorder& rec, int commands) {
+    for (int i = 0; i < commands; ++i) {
+      const bool even = i % 2 == 0;
+      const float s = even ? 1.25f : 0.75f, b = even ? 0.5f : -0.25f;
+      ops::axpb(ctx(), rec, (even ? x : y).tensor({int64_t(n)}), (even ? y : x).tensor({int64_t(n)}), s, b);
+      want = ops::axpb_ref(want, s, b);
+    }
+    rec.submit_and_wait();
+  };
+  gpu::Recorder grows(ctx());
+  grows.set_submit_every(4);
+  grows.set_piece_target_ms(60000);  // a minute: every piece is far shorter
+  run(grows, 60);                    // pieces of 4, 8, 16, 32: doubled each time
+  EXPECT_EQ(grows.piece_size(), 64u);
+  EXPECT_EQ(grows.submit_count(), 4u + 1u);
+  gpu::Recorder shrinks(ctx());
+  shrinks.set_submit_every(64);
+  shrinks.set_piece_target_ms(1e-6);  // every piece is far longer
+  run(shrinks, 64 + 32 + 16 + 8);     // pieces of 64, 32, 16, 8: halved each time
+  EXPECT_EQ(shrinks.piece_size(), 4u);
+  EXPECT_LE(normalized_error(x.download(), want), 1e-5);
+  EXPECT_TRUE(x.guards_intact());
+  EXPECT_TRUE(y.guards_intact());
+}
+
 // A Stop between pieces: the hook's exception leaves the recorder empty and reusable, the pieces before it done.
 TEST_F(RecorderTest, AnExceptionAfterAPieceLeavesTheRecorderReusable) {
   const size_t n = 517;
