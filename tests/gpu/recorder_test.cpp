@@ -33,28 +33,47 @@ INSTANTIATE_TEST_SUITE_P(Sizes, AxpbTest,
                            return "n" + std::to_string(std::get<0>(info.param)) + "_" + dtype_name(std::get<1>(info.param));
                          });
 
+// Two guarded buffers and a chain of dependent axpb dispatches between them (x -> y -> x ...), with the CPU's value
+// of the chain kept beside: what the recorder's pieces must not change.
+struct PingPong {
+  PingPong(gpu::Context& ctx, size_t n, uint32_t seed)
+      : ctx(ctx), n(n), arena(ctx, "ping-pong", 1 << 20, gpu::MemoryUse::Device), x(ctx, arena, n, DType::F32),
+        y(ctx, arena, n, DType::F32), want(random_floats(n, seed)) {
+    x.upload(want);
+  }
+  // Records `commands` more links of the chain (an even number leaves the value in x).
+  void record(gpu::Recorder& rec, int commands) {
+    for (int i = 0; i < commands; ++i, ++links) {
+      const bool even = links % 2 == 0;
+      const float s = even ? 1.5f : 0.5f, b = even ? 0.25f : -0.75f;
+      ops::axpb(ctx, rec, (even ? x : y).tensor({int64_t(n)}), (even ? y : x).tensor({int64_t(n)}), s, b);
+      want = ops::axpb_ref(want, s, b);
+    }
+  }
+  void expect_chain_value() {
+    EXPECT_LE(normalized_error((links % 2 ? y : x).download(), want), 1e-6);
+    EXPECT_TRUE(x.guards_intact());
+    EXPECT_TRUE(y.guards_intact());
+  }
+  gpu::Context& ctx;
+  size_t n;
+  gpu::Arena arena;
+  Guarded x, y;
+  std::vector<float> want;
+  int links = 0;
+};
+
 // A chain of dependent dispatches split into submits of 3 gives what one submit gives: each piece ends with a
 // full barrier, and later pieces read what earlier ones wrote.
 TEST_F(RecorderTest, SplitSubmitsGiveTheSameResult) {
-  const size_t n = 1001;
-  gpu::Arena a(ctx(), "split", 1 << 20, gpu::MemoryUse::Device);
-  Guarded x(ctx(), a, n, DType::F32), y(ctx(), a, n, DType::F32);
-  auto want = random_floats(n, 77);
-  x.upload(want);
+  PingPong chain(ctx(), 1001, 77);
   gpu::Recorder rec(ctx(), true);
   rec.set_submit_every(3);
-  for (int i = 0; i < 10; ++i) {
-    const bool even = i % 2 == 0;
-    const float s = even ? 1.5f : 0.5f, b = even ? 0.25f : -0.75f;
-    ops::axpb(ctx(), rec, (even ? x : y).tensor({int64_t(n)}), (even ? y : x).tensor({int64_t(n)}), s, b);
-    want = ops::axpb_ref(want, s, b);
-  }
+  chain.record(rec, 10);
   EXPECT_EQ(rec.submit_count(), 3u);  // after commands 3, 6 and 9; the 10th waits for submit_and_wait
   rec.submit_and_wait();
   EXPECT_EQ(rec.submit_count(), 4u);
-  EXPECT_LE(normalized_error(x.download(), want), 1e-6);
-  EXPECT_TRUE(x.guards_intact());
-  EXPECT_TRUE(y.guards_intact());
+  chain.expect_chain_value();
   if (rec.timing_supported()) {
     EXPECT_EQ(rec.timings().size(), 10u);  // every piece's timings, in order
   }
@@ -73,34 +92,21 @@ TEST(PieceSize, ScalesTowardsTheTargetByAtMostTwiceAPieceWithinBounds) {
 // With a target the recorder's pieces grow while they are far shorter than it and shrink while far longer, and the
 // results are those of one submit.
 TEST_F(RecorderTest, PiecesAdaptTowardsTheirTargetDuration) {
-  const size_t n = 4099;
-  gpu::Arena a(ctx(), "adapt", 1 << 20, gpu::MemoryUse::Device);
-  Guarded x(ctx(), a, n, DType::F32), y(ctx(), a, n, DType::F32);
-  auto want = random_floats(n, 91);
-  x.upload(want);
-  auto run = [&](gpu::Recorder& rec, int commands) {
-    for (int i = 0; i < commands; ++i) {
-      const bool even = i % 2 == 0;
-      const float s = even ? 1.25f : 0.75f, b = even ? 0.5f : -0.25f;
-      ops::axpb(ctx(), rec, (even ? x : y).tensor({int64_t(n)}), (even ? y : x).tensor({int64_t(n)}), s, b);
-      want = ops::axpb_ref(want, s, b);
-    }
-    rec.submit_and_wait();
-  };
+  PingPong chain(ctx(), 4099, 91);
   gpu::Recorder grows(ctx());
   grows.set_submit_every(4);
   grows.set_piece_target_ms(60000);  // a minute: every piece is far shorter
-  run(grows, 60);                    // pieces of 4, 8, 16, 32: doubled each time
+  chain.record(grows, 60);           // pieces of 4, 8, 16, 32: doubled each time
+  grows.submit_and_wait();
   EXPECT_EQ(grows.piece_size(), 64u);
   EXPECT_EQ(grows.submit_count(), 4u + 1u);
   gpu::Recorder shrinks(ctx());
   shrinks.set_submit_every(64);
-  shrinks.set_piece_target_ms(1e-6);  // every piece is far longer
-  run(shrinks, 64 + 32 + 16 + 8);     // pieces of 64, 32, 16, 8: halved each time
+  shrinks.set_piece_target_ms(1e-6);          // every piece is far longer
+  chain.record(shrinks, 64 + 32 + 16 + 8);    // pieces of 64, 32, 16, 8: halved each time
+  shrinks.submit_and_wait();
   EXPECT_EQ(shrinks.piece_size(), 4u);
-  EXPECT_LE(normalized_error(x.download(), want), 1e-5);
-  EXPECT_TRUE(x.guards_intact());
-  EXPECT_TRUE(y.guards_intact());
+  chain.expect_chain_value();
 }
 
 // A Stop between pieces: the hook's exception leaves the recorder empty and reusable, the pieces before it done.
