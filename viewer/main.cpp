@@ -131,13 +131,9 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
   PreviewRing ring(ctx);  // outlives every frame that draws from it: destroyed after the window, which waits for them
   Window win(ctx, a.width, a.height, "ezivk viewer", a.offscreen);
   ring.follow_frames(win.frames_timeline());
-  // Under the run's state lock: the slot the state names may be drawn by the frame about to be built.
-  const auto preview_taken = [&ring, &win](const gpu::Slice& slot) { ring.taken(slot, win.next_frame()); };
   ImGuiLayer gui(ctx, win);
   PictureRenderer pictures(ctx, win.render_pass());
   Panels panels(ctx, pictures, a.select, a.tab, a.zoom);
-  a.run.preview_slot = ring.provider();
-  a.run.preview_taken = preview_taken;
   // The run calls this on its own thread on every change of its state (glfwPostEmptyEvent is thread-safe). Offscreen
   // there are no window events: the loop waits on `woke` instead.
   std::atomic<bool> run_woke{false};
@@ -159,7 +155,14 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
     std::unique_lock lock(wake_mu);
     woke.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return run_woke.load(); });
   };
-  a.run.on_change = wake;
+  // What ties a run (the launch's or one from the Inputs panel) to this window: its previews go to the ring, the slot a
+  // state names is marked (under the run's state lock) as drawn by the frame about to be built, changes wake the loop.
+  const auto attach = [&](RunSettings& run) {
+    run.preview_slot = ring.provider();
+    run.preview_taken = [&ring, &win](const gpu::Slice& slot) { ring.taken(slot, win.next_frame()); };
+    run.on_change = wake;
+  };
+  attach(a.run);
   auto gen = std::make_unique<Generation>(ctx, a.run);
   // Destroyed first (also when the loop throws): a run waiting for a frame to finish with a preview slot stops waiting,
   // since no more frames come, and the last frame is waited for before the pictures, panels and run it draws from
@@ -224,9 +227,7 @@ int run_viewer(const ViewerArgs& launch, const std::vector<std::string>& launch_
       const int head = a.run.capture_head;  // the head menu's choice outlives the run
       a.run = act.rerun->args.run;
       a.run.capture_head = head;
-      a.run.preview_slot = ring.provider();
-      a.run.preview_taken = preview_taken;
-      a.run.on_change = wake;
+      attach(a.run);
       if (act.rerun->from_sketch) {
         a.run.ezigen->from_sketch = s.kept_sketch;
         a.run.sketch_image = s.sketch;

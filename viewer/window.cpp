@@ -40,14 +40,16 @@ WindowSystem::~WindowSystem() {
 }
 
 void WindowSystem::require(gpu::ContextOptions& o) const {
+  // The frames are drawn by a graphics pipeline; a window also needs the family to present to it.
+  const auto draws = [](VkPhysicalDevice pd, uint32_t family) {
+    uint32_t nq = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
+    std::vector<VkQueueFamilyProperties> qf(nq);
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
+    return (qf[family].queueFlags & VK_QUEUE_GRAPHICS_BIT) != 0;
+  };
   if (offscreen_) {
-    o.queue_family_ok = [](VkInstance, VkPhysicalDevice pd, uint32_t family) {
-      uint32_t nq = 0;
-      vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
-      std::vector<VkQueueFamilyProperties> qf(nq);
-      vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
-      return (qf[family].queueFlags & VK_QUEUE_GRAPHICS_BIT) != 0;
-    };
+    o.queue_family_ok = [draws](VkInstance, VkPhysicalDevice pd, uint32_t family) { return draws(pd, family); };
     return;
   }
   uint32_t n = 0;
@@ -55,12 +57,8 @@ void WindowSystem::require(gpu::ContextOptions& o) const {
   if (!exts) fail("the window system offers no Vulkan surface extensions");
   for (uint32_t i = 0; i < n; ++i) o.instance_extensions.emplace_back(exts[i]);
   o.device_extensions.emplace_back(VK_KHR_SWAPCHAIN_EXTENSION_NAME);
-  o.queue_family_ok = [](VkInstance inst, VkPhysicalDevice pd, uint32_t family) {
-    uint32_t nq = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
-    std::vector<VkQueueFamilyProperties> qf(nq);
-    vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
-    return (qf[family].queueFlags & VK_QUEUE_GRAPHICS_BIT) && glfwGetPhysicalDevicePresentationSupport(inst, pd, family);
+  o.queue_family_ok = [draws](VkInstance inst, VkPhysicalDevice pd, uint32_t family) {
+    return draws(pd, family) && glfwGetPhysicalDevicePresentationSupport(inst, pd, family);
   };
 }
 

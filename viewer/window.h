@@ -45,7 +45,6 @@ class Window {
   Window& operator=(const Window&) = delete;
 
   GLFWwindow* handle() const { return window_; }  // null offscreen
-  bool offscreen() const { return offscreen_; }
   bool should_close() const;
   // Iconified, or a framebuffer of no pixels: begin_frame has no swapchain to draw into.
   bool minimised() const;

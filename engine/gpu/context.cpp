@@ -156,21 +156,12 @@ int type_rank(VkPhysicalDeviceType t) {
   }
 }
 
-std::vector<QueueFamily> queue_families(VkPhysicalDevice pd) {
-  uint32_t nq = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
-  std::vector<VkQueueFamilyProperties> qf(nq);
-  vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, qf.data());
-  std::vector<QueueFamily> out;
-  for (const auto& q : qf) out.push_back({q.queueFlags, q.queueCount});
-  return out;
-}
-
-std::optional<QueuePlan> plan_for(VkInstance inst, VkPhysicalDevice pd,
+// `caps`: the device's, whose queue families query_caps read.
+std::optional<QueuePlan> plan_for(VkInstance inst, VkPhysicalDevice pd, const DeviceCaps& caps,
                                   const std::function<bool(VkInstance, VkPhysicalDevice, uint32_t)>& ok, bool second) {
   std::function<bool(uint32_t)> cond;
   if (ok) cond = [&](uint32_t i) { return ok(inst, pd, i); };
-  return plan_queues(queue_families(pd), cond, second);
+  return plan_queues(caps.queue_families, cond, second);
 }
 
 std::string lower(std::string s) {
@@ -274,7 +265,7 @@ void Context::pick_device() {
   auto missing = [&](uint32_t i) -> std::string {
     for (const auto& e : opt_.device_extensions)
       if (!has_extension(pds[i], e.c_str())) return "lacks the device extension " + e;
-    if (opt_.queue_family_ok && !plan_for(instance_.get(), pds[i], opt_.queue_family_ok, false))
+    if (opt_.queue_family_ok && !plan_for(instance_.get(), pds[i], all[i], opt_.queue_family_ok, false))
       return "has no queue family that computes and meets the caller's condition (presentation to the window)";
     return {};
   };
@@ -320,7 +311,7 @@ void Context::pick_device() {
 }
 
 void Context::create_device() {
-  const auto plan = plan_for(instance_.get(), physical_, opt_.queue_family_ok, opt_.ui_queue);
+  const auto plan = plan_for(instance_.get(), physical_, caps_, opt_.queue_family_ok, opt_.ui_queue);
   if (!plan) fail("device '" + caps_.name + "' has no compute queue");
   queue_family_ = plan->family;
 
